@@ -1,0 +1,59 @@
+// swift-tools-version:6.1
+// Tally: an embedded analytics engine over a local SQLite file.
+import PackageDescription
+
+let strictSwift6: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+]
+
+let package = Package(
+    name: "Tally",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "TallyCore", targets: ["TallyCore"]),
+        .executable(name: "tally", targets: ["TallyCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+    ],
+    targets: [
+        // Schema, generator, engine. No HTTP, no logging/metrics backends.
+        .target(
+            name: "TallyCore",
+            dependencies: [
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: strictSwift6
+        ),
+        // The `tally` executable: the only place that chooses backends.
+        .executableTarget(
+            name: "TallyCLI",
+            dependencies: [
+                "TallyCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSwift6
+        ),
+        .testTarget(
+            name: "TallyCoreTests",
+            dependencies: [
+                "TallyCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: strictSwift6
+        ),
+        .testTarget(
+            name: "TallyCLITests",
+            dependencies: ["TallyCLI", "TallyCore"],
+            swiftSettings: strictSwift6
+        ),
+    ]
+)

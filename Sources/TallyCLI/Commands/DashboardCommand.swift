@@ -1,0 +1,74 @@
+import ArgumentParser
+import TallyCore
+
+struct DashboardCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dashboard",
+        abstract: "Print the dashboard: users, drivers, vehicles, bookings, payments, modules.")
+
+    @OptionGroup var database: DatabaseOption
+
+    @Option(name: .long, help: "single-pass (default), grouped or naive.")
+    var strategy: Strategy = .singlePass
+
+    @OptionGroup var output: FormatOption
+
+    func run() async throws {
+        let engine = TallyEngine(reader: try TallyDatabase.openReadOnly(path: database.db))
+        let dashboard: Dashboard
+        do { dashboard = try await engine.dashboard(strategy: strategy) } catch { throw TallyError.wrapping(error, path: database.db) }
+        switch output.resolved {
+        case .json: try printJSON(dashboard)
+        case .csv: print(DashboardRendering.csv(dashboard))
+        case .table: print(DashboardRendering.table(dashboard))
+        }
+    }
+}
+
+enum DashboardRendering {
+    static func table(_ d: Dashboard) -> String {
+        var out: [String] = []
+        var summary = TextTable(["section", "total", "detail"], rightAligned: [1])
+        summary.add(["users", grouped(d.users.total), "\(grouped(d.users.active)) active"])
+        let rating = d.drivers.averageRating.map { String(format: "%.2f", $0) } ?? "n/a"
+        summary.add(["drivers", grouped(d.drivers.total), "\(grouped(d.drivers.available)) available, \(grouped(d.drivers.rated)) rated, average rating \(rating)"])
+        summary.add(["vehicles", grouped(d.vehicles.total), "\(grouped(d.vehicles.available)) available"])
+        summary.add(["bookings", grouped(d.bookings.total), ""])
+        summary.add(["payments", grouped(d.payments.total), "revenue \(money(d.payments.revenue)), refunded \(money(d.payments.refunded))"])
+        summary.add(["modules", grouped(d.modules.total), "\(grouped(d.modules.active)) active in \(grouped(d.modules.organizations)) organizations"])
+        out.append(summary.render())
+
+        var groups = TextTable(["group", "key", "count", "detail"], rightAligned: [2])
+        for e in d.users.byRole { groups.add(["users.byRole", e.key, grouped(e.value.total), "\(grouped(e.value.active)) active"]) }
+        for e in d.vehicles.byType { groups.add(["vehicles.byType", e.key, grouped(e.value.total), "\(grouped(e.value.available)) available"]) }
+        for e in d.bookings.byStatus { groups.add(["bookings.byStatus", e.key, grouped(e.value), ""]) }
+        for e in d.bookings.byServiceType { groups.add(["bookings.byServiceType", e.key, grouped(e.value), ""]) }
+        for e in d.payments.byStatus { groups.add(["payments.byStatus", e.key, grouped(e.value.count), "amount \(money(e.value.amount))"]) }
+        out.append(groups.render())
+        out.append("strategy \(d.meta.strategy ?? "-"), cache \(d.meta.cache), \(d.meta.durationMs) ms, computed at \(d.meta.computedAt ?? "-")")
+        return out.joined(separator: "\n\n")
+    }
+
+    /// `section,key,metric,value`: one number per line, for spreadsheets.
+    static func csv(_ d: Dashboard) -> String {
+        var lines = ["section,key,metric,value"]
+        func add(_ section: String, _ key: String, _ metric: String, _ value: String) {
+            lines.append([section, key, metric, value].map(csvField).joined(separator: ","))
+        }
+        add("users", "", "total", "\(d.users.total)"); add("users", "", "active", "\(d.users.active)")
+        for e in d.users.byRole { add("users.byRole", e.key, "total", "\(e.value.total)"); add("users.byRole", e.key, "active", "\(e.value.active)") }
+        add("drivers", "", "total", "\(d.drivers.total)"); add("drivers", "", "available", "\(d.drivers.available)")
+        add("drivers", "", "rated", "\(d.drivers.rated)"); add("drivers", "", "averageRating", d.drivers.averageRating.map { "\($0)" } ?? "")
+        add("vehicles", "", "total", "\(d.vehicles.total)"); add("vehicles", "", "available", "\(d.vehicles.available)")
+        for e in d.vehicles.byType { add("vehicles.byType", e.key, "total", "\(e.value.total)"); add("vehicles.byType", e.key, "available", "\(e.value.available)") }
+        add("bookings", "", "total", "\(d.bookings.total)")
+        for e in d.bookings.byStatus { add("bookings.byStatus", e.key, "count", "\(e.value)") }
+        for e in d.bookings.byServiceType { add("bookings.byServiceType", e.key, "count", "\(e.value)") }
+        add("payments", "", "total", "\(d.payments.total)"); add("payments", "", "revenue", "\(d.payments.revenue)")
+        add("payments", "", "refunded", "\(d.payments.refunded)")
+        for e in d.payments.byStatus { add("payments.byStatus", e.key, "count", "\(e.value.count)"); add("payments.byStatus", e.key, "amount", "\(e.value.amount)") }
+        add("modules", "", "total", "\(d.modules.total)"); add("modules", "", "active", "\(d.modules.active)")
+        add("modules", "", "organizations", "\(d.modules.organizations)")
+        return lines.joined(separator: "\n")
+    }
+}

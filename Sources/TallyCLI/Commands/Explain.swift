@@ -1,0 +1,37 @@
+import ArgumentParser
+import TallyCore
+
+struct Explain: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show the query plan of every statement the engine runs, and which index each uses.")
+
+    @OptionGroup var database: DatabaseOption
+    @OptionGroup var output: FormatOption
+
+    func run() async throws {
+        let pool = try TallyDatabase.openReadOnly(path: database.db)
+        let statements: [ExplainedStatement]
+        do { statements = try await pool.read { try QueryPlanExplainer.explainAll(in: $0) } } catch {
+            throw TallyError.wrapping(error, path: database.db)
+        }
+        switch output.resolved {
+        case .json: try printJSON(statements)
+        case .csv:
+            print("strategy,purpose,indexes,covering,tempBTree,fullScans,sql")
+            for s in statements {
+                print([s.strategy, s.purpose, s.indexes.joined(separator: " "), "\(s.covering)", "\(s.tempBTree)",
+                       s.fullScans.joined(separator: " "), s.sql].map(csvField).joined(separator: ","))
+            }
+        case .table:
+            for s in statements {
+                let index = s.indexes.isEmpty ? "no index" : (s.covering ? "covering index " : "index ") + s.indexes.joined(separator: ", ")
+                var notes = [index]
+                if s.tempBTree { notes.append("temp B-tree") }
+                if !s.fullScans.isEmpty { notes.append("full scan of " + s.fullScans.joined(separator: ", ")) }
+                print("[\(s.strategy)] \(s.purpose): \(notes.joined(separator: "; "))")
+                print("  \(s.sql)")
+                for line in s.plan { print("    \(line)") }
+            }
+        }
+    }
+}

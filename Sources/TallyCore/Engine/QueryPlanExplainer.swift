@@ -1,0 +1,81 @@
+import GRDB
+
+/// One SQL statement the engine runs, with SQLite's `EXPLAIN QUERY PLAN`
+/// summarised: which indexes it uses, whether they cover the query, and
+/// whether a temp B-tree (a sort) is built.
+public struct ExplainedStatement: Codable, Sendable, Equatable {
+    /// `single-pass`, `grouped`, `naive`, `batched`, `per-org`.
+    public var strategy: String
+    /// What the statement computes (a stat's name).
+    public var purpose: String
+    public var sql: String
+    /// The plan's lines, indented by depth.
+    public var plan: [String]
+    /// Indexes named in the plan.
+    public var indexes: [String]
+    /// True when every index used is a covering index.
+    public var covering: Bool
+    /// True when the plan builds a temp B-tree (`USE TEMP B-TREE FOR …`).
+    public var tempBTree: Bool
+    /// Tables read by a full scan without an index.
+    public var fullScans: [String]
+}
+
+/// `tally explain`: the plan of every statement each strategy would run.
+public enum QueryPlanExplainer {
+    public static func explainAll(in db: Database) throws -> [ExplainedStatement] {
+        var result: [ExplainedStatement] = []
+        let grid = try RevenueQuery(period: .month, zone: Zone("UTC")).grid(in: db)
+        let stats = Dashboard.stats + [RevenueQuery.stat(grid: grid)]
+
+        for scan in SinglePassScanner.plan(stats) {
+            result.append(try explain(scan.sql, arguments: [], strategy: "single-pass",
+                                      purpose: scan.stats.map(\.name).joined(separator: ", "), in: db))
+        }
+        let functions = StatSQL.registerBucketFunctions(stats, in: db)
+        defer { functions.forEach { db.remove(function: $0) } }
+        for (stat, statement) in zip(stats, GroupedStrategy.statements(stats)) {
+            result.append(try explain(statement.sql, arguments: statement.arguments, strategy: "grouped", purpose: stat.name, in: db))
+        }
+        for (stat, statement) in zip(stats, NaiveStrategy.statements(stats)) {
+            result.append(try explain(statement.sql, arguments: statement.arguments, strategy: "naive",
+                                      purpose: stat.name + " (once per value)", in: db))
+        }
+        result.append(try explain(ModuleCounts.batchedSQL(idCount: nil), arguments: StatementArguments(ModuleCounts.filterArguments),
+                                  strategy: "batched", purpose: ModuleCounts.stat.name, in: db))
+        result.append(try explain(ModuleCounts.perOrganizationSQL,
+                                  arguments: StatementArguments([DatabaseValue.null] + ModuleCounts.filterArguments),
+                                  strategy: "per-org", purpose: ModuleCounts.stat.name + " (once per organization)", in: db))
+        return result
+    }
+
+    public static func explain(_ sql: String, arguments: StatementArguments, strategy: String, purpose: String,
+                               in db: Database) throws -> ExplainedStatement {
+        let rows = try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql, arguments: arguments)
+        var depth: [Int: Int] = [:]
+        var plan: [String] = []
+        var indexes: [String] = []
+        var covering = true, tempBTree = false
+        var fullScans: [String] = []
+        for row in rows {
+            let id: Int = row["id"], parent: Int = row["parent"]
+            let detail: String = row["detail"]
+            let level = (depth[parent] ?? -1) + 1
+            depth[id] = level
+            plan.append(String(repeating: "  ", count: level) + detail)
+            if detail.contains("USE TEMP B-TREE") { tempBTree = true }
+            if let range = detail.range(of: "USING COVERING INDEX ") {
+                indexes.append(String(detail[range.upperBound...].prefix { $0 != " " }))
+            } else if let range = detail.range(of: "USING INDEX ") {
+                indexes.append(String(detail[range.upperBound...].prefix { $0 != " " }))
+                covering = false
+            } else if detail.hasPrefix("SCAN "), !detail.contains("USING"), !detail.contains("CONSTANT ROW") {
+                let table = detail.dropFirst(5).prefix { $0 != " " }
+                fullScans.append(String(table))
+            }
+        }
+        return ExplainedStatement(strategy: strategy, purpose: purpose, sql: sql, plan: plan,
+                                  indexes: indexes, covering: !indexes.isEmpty && covering,
+                                  tempBTree: tempBTree, fullScans: fullScans)
+    }
+}

@@ -1,0 +1,124 @@
+import GRDB
+import GRDBSQLite
+
+/// The `single-pass` strategy: one `SELECT` of the needed columns per table,
+/// stepped through SQLite's C API, every stat of that table aggregated while
+/// the row is under the cursor.
+///
+/// Per row it allocates nothing: key columns are mapped to dense codes by
+/// comparing their bytes with the values already seen (`ValueInterner`), and
+/// aggregates live in preallocated arrays (`StatAccumulator`).
+struct SinglePassScanner {
+    /// One table's scan: the columns it selects and the stats it serves.
+    struct TableScan {
+        let table: String
+        let columns: [String]
+        let stats: [Stat]
+
+        var sql: String { "SELECT \(columns.joined(separator: ", ")) FROM \(table)" }
+    }
+
+    /// Groups stats by table, so that each table is read once.
+    static func plan(_ stats: [Stat]) -> [TableScan] {
+        var order: [String] = []
+        var byTable: [String: [Stat]] = [:]
+        for stat in stats {
+            if byTable[stat.table] == nil { order.append(stat.table) }
+            byTable[stat.table, default: []].append(stat)
+        }
+        return order.map { table in
+            let stats = byTable[table]!
+            var columns: [String] = []
+            for stat in stats {
+                for c in stat.columns where !columns.contains(c) { columns.append(c) }
+            }
+            // `SELECT  FROM t` is not SQL; a count-only scan reads the rowid.
+            if columns.isEmpty { columns = ["rowid"] }
+            return TableScan(table: table, columns: columns, stats: stats)
+        }
+    }
+
+    /// Runs one table's scan.
+    ///
+    /// - returns: the results of its stats, and the number of rows scanned.
+    static func run(_ scan: TableScan, in db: Database) throws -> (results: [StatResult], rows: Int) {
+        let statement = try db.makeStatement(sql: scan.sql)
+        let handle = statement.sqliteStatement
+        let slot = { (column: String) in scan.columns.firstIndex(of: column)! }
+
+        var interners = Array(repeating: ValueInterner(), count: scan.columns.count)
+        var isKey = Array(repeating: false, count: scan.columns.count)
+        var accumulators: [StatAccumulator] = []
+        for stat in scan.stats {
+            let groupSlots = stat.groupBy.map(slot)
+            let filterSlots = stat.filters.map { slot($0.column) }
+            var filterCodes: [Int32] = []
+            for filter in stat.filters {
+                filterCodes.append(interners[slot(filter.column)].code(of: filter.value))
+            }
+            (groupSlots + filterSlots).forEach { isKey[$0] = true }
+            accumulators.append(StatAccumulator(
+                stat: stat,
+                groupSlots: groupSlots,
+                filterSlots: filterSlots,
+                filterCodes: filterCodes,
+                bucketSlot: stat.bucket.map { slot($0.column) },
+                aggregateColumns: stat.aggregates.map { $0.column.map { Int32(slot($0)) } ?? -1 }))
+        }
+        let keySlots = isKey.indices.filter { isKey[$0] }
+        let codes = UnsafeMutablePointer<Int32>.allocate(capacity: max(1, scan.columns.count))
+        defer { codes.deallocate() }
+        codes.initialize(repeating: 0, count: max(1, scan.columns.count))
+
+        var rows = 0
+        while true {
+            let code = sqlite3_step(handle)
+            if code == SQLITE_DONE { break }
+            guard code == SQLITE_ROW else {
+                let error = DatabaseError(resultCode: ResultCode(rawValue: code),
+                                          message: String(cString: sqlite3_errmsg(db.sqliteConnection)),
+                                          sql: scan.sql)
+                sqlite3_reset(handle)
+                throw error
+            }
+            rows += 1
+            for k in keySlots {
+                codes[k] = interners[k].code(handle, Int32(k))
+            }
+            for accumulator in accumulators {
+                try accumulator.add(handle, codes: codes)
+            }
+        }
+        sqlite3_reset(handle)
+        return (accumulators.map { $0.result(interners: interners) }, rows)
+    }
+
+    /// The floor every strategy is measured against: steps the same `SELECT`
+    /// and reads every column (text bytes, integers), aggregating nothing.
+    ///
+    /// - returns: the number of rows and a checksum, so that the reads cannot
+    ///   be optimised away.
+    static func floor(_ scan: TableScan, in db: Database) throws -> (rows: Int, checksum: Int64) {
+        let statement = try db.makeStatement(sql: scan.sql)
+        let handle = statement.sqliteStatement
+        let n = Int32(scan.columns.count)
+        var rows = 0
+        var checksum: Int64 = 0
+        while sqlite3_step(handle) == SQLITE_ROW {
+            rows += 1
+            for c in 0..<n {
+                switch sqlite3_column_type(handle, c) {
+                case SQLITE_INTEGER: checksum &+= sqlite3_column_int64(handle, c)
+                case SQLITE_FLOAT: checksum &+= Int64(sqlite3_column_double(handle, c))
+                case SQLITE_NULL: break
+                default:
+                    if let text = sqlite3_column_text(handle, c) {
+                        checksum &+= Int64(text.pointee) &+ Int64(sqlite3_column_bytes(handle, c))
+                    }
+                }
+            }
+        }
+        sqlite3_reset(handle)
+        return (rows, checksum)
+    }
+}
