@@ -37,11 +37,12 @@ enum NaiveStrategy {
         }
         var result = StatResult(stat: stat)
         let sql = perValueSQL(stat)
+        let (_, filterArguments) = StatSQL.baseConditions(stat, withRange: false)
         let buckets: [Int?] = stat.bucket.map { grid in (0..<grid.grid.count).map { $0 } } ?? [nil]
         var covered: Int64 = 0
         for combination in cartesian(domains) {
             for bucket in buckets {
-                var arguments = baseArguments
+                var arguments = filterArguments
                 for value in combination where value != .null { arguments.append(value.databaseValue) }
                 if let bucket, let grid = stat.bucket?.grid {
                     let range = grid.range(ofBucket: bucket)
@@ -67,7 +68,7 @@ enum NaiveStrategy {
 
     /// `SELECT COUNT(*), aggregates FROM t WHERE filters AND g1 = ? … [AND ts >= ? AND ts < ?]`.
     private static func perValueSQL(_ stat: Stat) -> ([StatValue]) -> String {
-        let (base, _) = StatSQL.baseConditions(stat)
+        let (base, _) = StatSQL.baseConditions(stat, withRange: false)
         let selected = (["COUNT(*)"] + stat.aggregates.map(StatSQL.aggregate)).joined(separator: ", ")
         return { combination in
             var conditions = base
@@ -108,7 +109,7 @@ enum NaiveStrategy {
     /// The distinct SQL texts it runs (each with many argument sets), for `tally explain`.
     static func statements(_ stats: [Stat]) -> [(sql: String, arguments: StatementArguments)] {
         stats.map { stat in
-            let (_, baseArguments) = StatSQL.baseConditions(stat)
+            let (_, baseArguments) = StatSQL.baseConditions(stat, withRange: false)
             let combination = stat.groupBy.map { column in knownDomain(table: stat.table, column: column)?.first ?? .text("?") }
             var arguments = baseArguments
             arguments.append(contentsOf: combination.map { $0.databaseValue })

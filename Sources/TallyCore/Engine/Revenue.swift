@@ -42,8 +42,13 @@ public struct RevenueQuery: Sendable, Hashable {
     func grid(in db: Database) throws -> PeriodGrid {
         var from = self.from, to = self.to
         if from == nil || to == nil {
-            let row = try Row.fetchOne(db, sql: "SELECT MIN(createdAt), MAX(createdAt) FROM payments WHERE status = 'COMPLETED'")
-            if let row, let first = Int64.fromDatabaseValue(row[0]), let last = Int64.fromDatabaseValue(row[1]) {
+            // Two statements: SQLite answers a lone MIN or MAX from an index
+            // in O(log n), but scans the whole range for both together.
+            let first = try DatabaseValue.fetchOne(db, sql: "SELECT MIN(createdAt) FROM payments WHERE status = 'COMPLETED'")
+                .flatMap(Int64.fromDatabaseValue)
+            let last = try DatabaseValue.fetchOne(db, sql: "SELECT MAX(createdAt) FROM payments WHERE status = 'COMPLETED'")
+                .flatMap(Int64.fromDatabaseValue)
+            if let first, let last {
                 if from == nil { from = zone.startOfDay(period.start(of: zone.local(min(first, to ?? first)).date)) }
                 if to == nil {
                     let lastDay = period.start(of: zone.local(max(last, from!)).date)

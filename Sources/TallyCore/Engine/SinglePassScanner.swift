@@ -45,52 +45,63 @@ struct SinglePassScanner {
         let statement = try db.makeStatement(sql: scan.sql)
         let handle = statement.sqliteStatement
         let slot = { (column: String) in scan.columns.firstIndex(of: column)! }
+        let columnCount = scan.columns.count
 
-        var interners = Array(repeating: ValueInterner(), count: scan.columns.count)
-        var isKey = Array(repeating: false, count: scan.columns.count)
-        var accumulators: [StatAccumulator] = []
-        for stat in scan.stats {
-            let groupSlots = stat.groupBy.map(slot)
-            let filterSlots = stat.filters.map { slot($0.column) }
-            var filterCodes: [Int32] = []
-            for filter in stat.filters {
-                filterCodes.append(interners[slot(filter.column)].code(of: filter.value))
-            }
-            (groupSlots + filterSlots).forEach { isKey[$0] = true }
-            accumulators.append(StatAccumulator(
-                stat: stat,
-                groupSlots: groupSlots,
-                filterSlots: filterSlots,
-                filterCodes: filterCodes,
-                bucketSlot: stat.bucket.map { slot($0.column) },
-                aggregateColumns: stat.aggregates.map { $0.column.map { Int32(slot($0)) } ?? -1 }))
+        let interners = UnsafeMutablePointer<ValueInterner>.allocate(capacity: columnCount)
+        for c in 0..<columnCount { (interners + c).initialize(to: ValueInterner()) }
+        var isKey = Array(repeating: false, count: columnCount)
+        let kernels = UnsafeMutablePointer<StatKernel>.allocate(capacity: scan.stats.count)
+        var kernelCount = 0
+        defer {
+            for k in 0..<kernelCount { kernels[k].deallocate() }
+            kernels.deinitialize(count: kernelCount)
+            kernels.deallocate()
+            for c in 0..<columnCount { interners[c].deallocate() }
+            interners.deinitialize(count: columnCount)
+            interners.deallocate()
         }
-        let keySlots = isKey.indices.filter { isKey[$0] }
-        let codes = UnsafeMutablePointer<Int32>.allocate(capacity: max(1, scan.columns.count))
-        defer { codes.deallocate() }
-        codes.initialize(repeating: 0, count: max(1, scan.columns.count))
+        for stat in scan.stats {
+            let filterCodes = stat.filters.map { interners[slot($0.column)].code(of: $0.value) }
+            (stat.groupBy + stat.filters.map(\.column)).forEach { isKey[slot($0)] = true }
+            (kernels + kernelCount).initialize(to: StatKernel(stat: stat, slot: slot, filterCodes: filterCodes))
+            kernelCount += 1
+        }
+        let keySlots = UnsafeMutablePointer<Int32>.allocate(capacity: columnCount)
+        var keyCount = 0
+        for c in 0..<columnCount where isKey[c] {
+            keySlots[keyCount] = Int32(c)
+            keyCount += 1
+        }
+        let codes = UnsafeMutablePointer<Int32>.allocate(capacity: columnCount)
+        codes.initialize(repeating: 0, count: columnCount)
+        defer {
+            keySlots.deallocate()
+            codes.deallocate()
+        }
 
         var rows = 0
         while true {
             let code = sqlite3_step(handle)
-            if code == SQLITE_DONE { break }
-            guard code == SQLITE_ROW else {
+            if code != SQLITE_ROW {
+                if code == SQLITE_DONE { break }
                 let error = DatabaseError(resultCode: ResultCode(rawValue: code),
                                           message: String(cString: sqlite3_errmsg(db.sqliteConnection)),
                                           sql: scan.sql)
                 sqlite3_reset(handle)
                 throw error
             }
-            rows += 1
-            for k in keySlots {
-                codes[k] = interners[k].code(handle, Int32(k))
+            rows &+= 1
+            for k in 0..<keyCount {
+                let column = keySlots[k]
+                codes[Int(column)] = interners[Int(column)].code(handle, column)
             }
-            for accumulator in accumulators {
-                try accumulator.add(handle, codes: codes)
+            for s in 0..<kernelCount {
+                try kernels[s].add(handle, codes: codes)
             }
         }
         sqlite3_reset(handle)
-        return (accumulators.map { $0.result(interners: interners) }, rows)
+        let results = try (0..<kernelCount).map { try kernels[$0].result(interners: interners) }
+        return (results, rows)
     }
 
     /// The floor every strategy is measured against: steps the same `SELECT`

@@ -29,9 +29,17 @@ public struct StatResult: Sendable, Equatable {
     }
 
     /// Sum of an integer aggregate over the groups matching `predicate`.
+    ///
+    /// A real sum (a foreign database storing `2.5` in an INTEGER column) is
+    /// rounded to the nearest integer rather than dropped.
     public func total(_ index: Int = 0, where predicate: (Key) -> Bool = { _ in true }) -> Int64 {
         groups.reduce(0) { sum, group in
-            predicate(group.key) ? sum + (group.value[index].int64Value ?? 0) : sum
+            guard predicate(group.key) else { return sum }
+            switch group.value[index] {
+            case .integer(let v): return sum + v
+            case .real(let v): return sum + Int64(v.rounded())
+            default: return sum
+            }
         }
     }
 

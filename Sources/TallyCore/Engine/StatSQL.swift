@@ -41,7 +41,11 @@ enum StatSQL {
 
     /// `WHERE` conditions shared by every query of a stat: its filters and its
     /// time range. Returns the SQL fragments and their arguments.
-    static func baseConditions(_ stat: Stat) -> (sql: [String], arguments: [DatabaseValueConvertible?]) {
+    ///
+    /// - parameter withRange: false for naive's per-bucket queries, which
+    ///   bound the bucket's own range instead (a second range on the same
+    ///   column can lead SQLite's planner away from the best index).
+    static func baseConditions(_ stat: Stat, withRange: Bool = true) -> (sql: [String], arguments: [DatabaseValueConvertible?]) {
         var sql: [String] = []
         var arguments: [DatabaseValueConvertible?] = []
         for filter in stat.filters {
@@ -52,7 +56,7 @@ enum StatSQL {
                 arguments.append(filter.value.databaseValue)
             }
         }
-        if let bucket = stat.bucket {
+        if withRange, let bucket = stat.bucket {
             sql.append("\(bucket.column) >= ? AND \(bucket.column) < ?")
             arguments.append(bucket.grid.from)
             arguments.append(bucket.grid.to)

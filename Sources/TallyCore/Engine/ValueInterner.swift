@@ -6,36 +6,64 @@ import GRDBSQLite
 ///
 /// Text is compared as bytes against the values already seen: for the
 /// low-cardinality columns of a dashboard (a status, a role) that is a linear
-/// scan over a handful of candidates; past `linearLimit` distinct values a
-/// hash table takes over (organization ids).
+/// scan over a handful of candidates, most recent hit first; past
+/// `linearLimit` distinct values a hash table takes over (organization ids).
+///
+/// Storage is manually managed (`deallocate()` must be called): the scan
+/// loop reaches interners through an `UnsafeMutablePointer`, which keeps
+/// Swift's dynamic exclusivity checks and array bounds checks off the
+/// per-row path.
 struct ValueInterner {
-    /// Storage class of a stored value, as `sqlite3_column_type` reports it.
-    private var types: [Int32] = []
+    /// Storage class of each stored value, as `sqlite3_column_type` reports it.
+    private var types: UnsafeMutablePointer<Int32>
     /// Integer value, bit pattern of a real, or offset of text in `bytes`.
-    private var payloads: [Int64] = []
-    private var lengths: [Int32] = []
-    private var bytes: [UInt8] = []
+    private var payloads: UnsafeMutablePointer<Int64>
+    private var lengths: UnsafeMutablePointer<Int32>
+    private var hashes: UnsafeMutablePointer<UInt64>
+    private var capacity: Int
+    private(set) var count = 0
+    private var bytes: UnsafeMutablePointer<UInt8>
+    private var byteCount = 0
+    private var byteCapacity: Int
     /// Open-addressing table of codes (-1 = empty), used past `linearLimit`.
-    private var table: [Int32] = []
-    private var hashes: [UInt64] = []
+    private var table: UnsafeMutablePointer<Int32>?
+    private var tableSize = 0
+    /// The code returned last: consecutive rows often repeat a value.
+    private var last: Int32 = -1
 
     static let linearLimit = 12
 
-    var count: Int { types.count }
+    init() {
+        capacity = 16
+        types = .allocate(capacity: capacity)
+        payloads = .allocate(capacity: capacity)
+        lengths = .allocate(capacity: capacity)
+        hashes = .allocate(capacity: capacity)
+        byteCapacity = 256
+        bytes = .allocate(capacity: byteCapacity)
+    }
+
+    func deallocate() {
+        types.deallocate()
+        payloads.deallocate()
+        lengths.deallocate()
+        hashes.deallocate()
+        bytes.deallocate()
+        table?.deallocate()
+    }
 
     /// The code of the value in column `column` of the current row.
     @inline(__always)
     mutating func code(_ statement: OpaquePointer, _ column: Int32) -> Int32 {
-        let type = sqlite3_column_type(statement, column)
-        switch type {
+        switch sqlite3_column_type(statement, column) {
         case SQLITE_INTEGER:
-            return code(integer: sqlite3_column_int64(statement, column))
+            return code(type: SQLITE_INTEGER, payload: sqlite3_column_int64(statement, column), text: nil, length: 0)
         case SQLITE_NULL:
             return code(type: SQLITE_NULL, payload: 0, text: nil, length: 0)
         case SQLITE_FLOAT:
             // Keys compare as SQLite compares them: 1.0 is the group of 1.
             let real = sqlite3_column_double(statement, column)
-            if let exact = Int64(exactly: real) { return code(integer: exact) }
+            if let exact = Int64(exactly: real) { return code(type: SQLITE_INTEGER, payload: exact, text: nil, length: 0) }
             return code(type: SQLITE_FLOAT, payload: Int64(bitPattern: real.bitPattern), text: nil, length: 0)
         default:
             // Text (blobs are read as their bytes too and keyed as text).
@@ -45,19 +73,13 @@ struct ValueInterner {
         }
     }
 
-    @inline(__always)
-    mutating func code(integer value: Int64) -> Int32 {
-        code(type: SQLITE_INTEGER, payload: value, text: nil, length: 0)
-    }
-
     /// The code of a value given as a `StatValue` (filter constants), interned up front.
     mutating func code(of value: StatValue) -> Int32 {
         switch value {
         case .null: return code(type: SQLITE_NULL, payload: 0, text: nil, length: 0)
-        case .integer(let v): return code(integer: v)
+        case .integer(let v): return code(type: SQLITE_INTEGER, payload: v, text: nil, length: 0)
         case .real(let v):
-            // SQLite compares 1.0 = 1: a whole real filter matches integer cells.
-            if let exact = Int64(exactly: v) { return code(integer: exact) }
+            if let exact = Int64(exactly: v) { return code(type: SQLITE_INTEGER, payload: exact, text: nil, length: 0) }
             return code(type: SQLITE_FLOAT, payload: Int64(bitPattern: v.bitPattern), text: nil, length: 0)
         case .text(let s):
             var s = s
@@ -69,71 +91,99 @@ struct ValueInterner {
 
     @inline(__always)
     private mutating func code(type: Int32, payload: Int64, text: UnsafeRawPointer?, length: Int32) -> Int32 {
-        if table.isEmpty {
-            for i in 0..<types.count where types[i] == type && matches(i, payload: payload, text: text, length: length) {
-                return Int32(i)
+        if last >= 0, matches(Int(last), type: type, payload: payload, text: text, length: length) {
+            return last
+        }
+        if table == nil {
+            for i in 0..<count where matches(i, type: type, payload: payload, text: text, length: length) {
+                last = Int32(i)
+                return last
             }
-            return insert(type: type, payload: payload, text: text, length: length, hash: nil)
+            last = insert(type: type, payload: payload, text: text, length: length, hash: Self.hash(type: type, payload: payload, text: text, length: length))
+            return last
         }
         let hash = Self.hash(type: type, payload: payload, text: text, length: length)
-        let mask = table.count - 1
+        let mask = tableSize - 1
         var slot = Int(truncatingIfNeeded: hash) & mask
         while true {
-            let code = table[slot]
+            let code = table![slot]
             if code < 0 { break }
-            let i = Int(code)
-            if hashes[i] == hash, types[i] == type, matches(i, payload: payload, text: text, length: length) {
+            if hashes[Int(code)] == hash, matches(Int(code), type: type, payload: payload, text: text, length: length) {
+                last = code
                 return code
             }
             slot = (slot + 1) & mask
         }
-        return insert(type: type, payload: payload, text: text, length: length, hash: hash)
+        last = insert(type: type, payload: payload, text: text, length: length, hash: hash)
+        return last
     }
 
     @inline(__always)
-    private func matches(_ i: Int, payload: Int64, text: UnsafeRawPointer?, length: Int32) -> Bool {
-        guard types[i] == SQLITE_TEXT else { return payloads[i] == payload }
+    private func matches(_ i: Int, type: Int32, payload: Int64, text: UnsafeRawPointer?, length: Int32) -> Bool {
+        guard types[i] == type else { return false }
+        guard type == SQLITE_TEXT else { return payloads[i] == payload }
         guard lengths[i] == length else { return false }
-        if length == 0 { return true }
-        let offset = Int(payloads[i])
-        return bytes.withUnsafeBufferPointer { stored in
-            memcmp(stored.baseAddress! + offset, text!, Int(length)) == 0
-        }
+        return length == 0 || memcmp(bytes + Int(payloads[i]), text!, Int(length)) == 0
     }
 
-    private mutating func insert(type: Int32, payload: Int64, text: UnsafeRawPointer?, length: Int32, hash: UInt64?) -> Int32 {
-        let code = Int32(types.count)
-        types.append(type)
-        lengths.append(length)
-        if type == SQLITE_TEXT {
-            payloads.append(Int64(bytes.count))
-            if length > 0 {
-                bytes.append(contentsOf: UnsafeRawBufferPointer(start: text, count: Int(length)))
-            }
-        } else {
-            payloads.append(payload)
+    private mutating func insert(type: Int32, payload: Int64, text: UnsafeRawPointer?, length: Int32, hash: UInt64) -> Int32 {
+        if count == capacity {
+            let newCapacity = capacity * 2
+            types = Self.grow(types, count, newCapacity)
+            payloads = Self.grow(payloads, count, newCapacity)
+            lengths = Self.grow(lengths, count, newCapacity)
+            hashes = Self.grow(hashes, count, newCapacity)
+            capacity = newCapacity
         }
-        hashes.append(hash ?? Self.hash(type: type, payload: payload, text: text, length: length))
-        if !table.isEmpty {
-            if types.count * 2 > table.count { rebuildTable() } else { place(Int(code)) }
-        } else if types.count > Self.linearLimit {
+        let code = count
+        types[code] = type
+        lengths[code] = length
+        hashes[code] = hash
+        if type == SQLITE_TEXT {
+            let n = Int(length)
+            if byteCount + n > byteCapacity {
+                var newCapacity = byteCapacity * 2
+                while newCapacity < byteCount + n { newCapacity *= 2 }
+                bytes = Self.grow(bytes, byteCount, newCapacity)
+                byteCapacity = newCapacity
+            }
+            payloads[code] = Int64(byteCount)
+            if n > 0 { (bytes + byteCount).update(from: text!.assumingMemoryBound(to: UInt8.self), count: n) }
+            byteCount += n
+        } else {
+            payloads[code] = payload
+        }
+        count += 1
+        if table != nil {
+            if count * 2 > tableSize { rebuildTable() } else { place(code) }
+        } else if count > Self.linearLimit {
             rebuildTable()
         }
-        return code
+        return Int32(code)
+    }
+
+    private static func grow<T>(_ pointer: UnsafeMutablePointer<T>, _ count: Int, _ capacity: Int) -> UnsafeMutablePointer<T> {
+        let new = UnsafeMutablePointer<T>.allocate(capacity: capacity)
+        new.moveInitialize(from: pointer, count: count)
+        pointer.deallocate()
+        return new
     }
 
     private mutating func rebuildTable() {
+        table?.deallocate()
         var size = 64
-        while size < types.count * 4 { size <<= 1 }
-        table = Array(repeating: -1, count: size)
-        for i in 0..<types.count { place(i) }
+        while size < count * 4 { size <<= 1 }
+        table = .allocate(capacity: size)
+        table!.initialize(repeating: -1, count: size)
+        tableSize = size
+        for i in 0..<count { place(i) }
     }
 
     private mutating func place(_ i: Int) {
-        let mask = table.count - 1
+        let mask = tableSize - 1
         var slot = Int(truncatingIfNeeded: hashes[i]) & mask
-        while table[slot] >= 0 { slot = (slot + 1) & mask }
-        table[slot] = Int32(i)
+        while table![slot] >= 0 { slot = (slot + 1) & mask }
+        table![slot] = Int32(i)
     }
 
     /// FNV-1a over the value's bytes, mixed with its type.
@@ -161,8 +211,8 @@ struct ValueInterner {
         case SQLITE_INTEGER: return .integer(payloads[i])
         case SQLITE_FLOAT: return .real(Double(bitPattern: UInt64(bitPattern: payloads[i])))
         default:
-            let offset = Int(payloads[i])
-            return .text(String(decoding: bytes[offset..<offset + Int(lengths[i])], as: UTF8.self))
+            let buffer = UnsafeBufferPointer(start: bytes + Int(payloads[i]), count: Int(lengths[i]))
+            return .text(String(decoding: buffer, as: UTF8.self))
         }
     }
 }

@@ -98,7 +98,7 @@ public struct DataGenerator: Sendable {
         report.totalRows = report.rows.values.reduce(0, +)
         let elapsed = ContinuousClock.now - started
         report.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
-        logger.info("generated", metadata: ["rows": "\(report.totalRows)", "seconds": "\(report.seconds)"])
+        logger.debug("generated", metadata: ["rows": "\(report.totalRows)", "seconds": "\(report.seconds)"])
         return report
     }
 

@@ -1,0 +1,58 @@
+import Foundation
+import GRDB
+@testable import TallyCore
+
+/// Temporary database files for tests, removed with their directory.
+final class TemporaryDirectory: @unchecked Sendable {
+    let url: URL
+
+    init() throws {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("tally-tests-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+
+    func path(_ name: String) -> String { url.appendingPathComponent(name).path }
+
+    deinit { try? FileManager.default.removeItem(at: url) }
+}
+
+/// A generated database: `bookings` rows with `seed`, with or without the documented indexes.
+func generatedDatabase(in directory: TemporaryDirectory, bookings: Int, seed: UInt64 = 7,
+                       indexes: Bool = true, name: String? = nil) throws -> DatabasePool {
+    let path = directory.path(name ?? "gen-\(bookings)-\(seed)-\(indexes).sqlite")
+    let pool = try TallyDatabase.openForWriting(path: path, withIndexes: indexes)
+    _ = try DataGenerator(bookings: bookings, seed: seed).run(in: pool)
+    return pool
+}
+
+/// The contents of every table, in id order, as text: what "byte-identical
+/// table contents" compares.
+func dump(_ db: Database) throws -> [String: [String]] {
+    var result: [String: [String]] = [:]
+    for table in TallySchema.tables {
+        result[table.name] = try Row.fetchAll(db, sql: "SELECT * FROM \(table.name) ORDER BY id").map { row in
+            row.databaseValues.map { value -> String in
+                switch value.storage {
+                case .null: "NULL"
+                case .int64(let v): "i\(v)"
+                case .double(let v): "r\(v.bitPattern)"
+                case .string(let v): "t\(v)"
+                case .blob(let v): "b\(v.base64EncodedString())"
+                }
+            }.joined(separator: "|")
+        }
+    }
+    return result
+}
+
+extension Dashboard {
+    /// The dashboard with `meta` cleared and the average rating rounded, so
+    /// that strategies can be compared: floating-point sums in a different
+    /// row order differ in the last bits.
+    var comparable: Dashboard {
+        var copy = self
+        copy.meta = ResponseMeta()
+        copy.drivers.averageRating = drivers.averageRating.map { ($0 * 1e9).rounded() / 1e9 }
+        return copy
+    }
+}
