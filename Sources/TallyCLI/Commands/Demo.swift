@@ -27,8 +27,7 @@ struct Demo: AsyncParsableCommand {
         if try !hasData() {
             printError("creating \(db) with \(grouped(Int64(bookings))) bookings (seed \(seed))…")
             let report = try GenerateRunner.run(path: db, bookings: bookings, seed: seed, showProgress: true)
-            printError("generated \(grouped(Int64(report.totalRows))) rows in \(String(format: "%.2f", report.seconds)) s "
-                       + "(\(grouped(Int64(report.rowsPerSecond))) rows/s)")
+            printError(GenerateRunner.summaryLine(report))
         } else {
             printError("reusing \(db)")
         }

@@ -64,7 +64,7 @@ enum GenerateRunner {
         if showProgress && stderrIsTerminal {
             progress = { p in
                 let percent = min(99, p.rowsInserted * 100 / max(1, p.rowsExpected))
-                printErrorInline("\rgenerating: \(p.table) … \(percent)%   ")
+                printErrorInline(p.table == "indexes" ? "\rbuilding indexes …                 " : "\rgenerating: \(p.table) … \(percent)%   ")
             }
         }
         do {
@@ -83,9 +83,17 @@ enum GenerateRunner {
             table.add([name, grouped(Int64(report.rows[name] ?? 0))])
         }
         print(table.render())
-        let rate = report.rowsPerSecond
-        print("generated \(grouped(Int64(report.totalRows))) rows in \(String(format: "%.2f", report.seconds)) s "
-              + "(\(grouped(Int64(rate))) rows/s)")
+        print(summaryLine(report))
+    }
+
+    static func summaryLine(_ report: DataGenerator.Report) -> String {
+        var line = "generated \(grouped(Int64(report.totalRows))) rows in \(String(format: "%.2f", report.seconds)) s "
+            + "(\(grouped(Int64(report.rowsPerSecond))) rows/s overall); inserts \(String(format: "%.2f", report.insertSeconds)) s "
+            + "(\(grouped(Int64(report.insertRowsPerSecond))) rows/s)"
+        if report.indexesBuilt > 0 {
+            line += ", \(report.indexesBuilt) indexes and ANALYZE \(String(format: "%.2f", report.indexSeconds)) s"
+        }
+        return line
     }
 }
 
