@@ -191,3 +191,37 @@ final class ManagedAtomicFlag: @unchecked Sendable {
     var isSet: Bool { lock.withLock { value } }
     func set() { lock.withLock { value = true } }
 }
+
+@Suite("Parallel snapshots")
+struct ParallelSnapshotTests {
+    @Test("the fan-out over several connections gives the same answers as one connection")
+    func parallelMatchesSequential() throws {
+        let dir = try TemporaryDirectory()
+        let pool = try generatedDatabase(in: dir, bookings: 3_000)
+        for strategy in Strategy.allCases {
+            let parallel = try ParallelStats.run(Dashboard.stats, strategy: strategy, pool: pool, width: 2)
+            #expect(parallel != nil, "\(strategy) fanned out")
+            let sequential = try pool.read { try TallyEngine.run(Dashboard.stats, in: $0, strategy: strategy) }
+            #expect(parallel.map { Dashboard(results: $0).comparable } == Dashboard(results: sequential).comparable)
+        }
+    }
+
+    @Test("a commit between the lanes' snapshots is detected, never mixed into one answer")
+    func commitBetweenSnapshotsIsDetected() throws {
+        let dir = try TemporaryDirectory()
+        let pool = try generatedDatabase(in: dir, bookings: 500)
+        let lanes: [SnapshotFanOut.Lane<Int>] = (0..<2).map { _ in
+            { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM bookings")! }
+        }
+        // No commit: the lanes agree.
+        #expect(try SnapshotFanOut.run(pool, lanes: lanes) == [500, 500])
+        // A commit after the first barrier: lane 0's snapshot would differ.
+        let result = try SnapshotFanOut.run(pool, lanes: lanes, betweenBarriers: {
+            try! pool.write { db in
+                try db.execute(sql: "INSERT INTO bookings (userId, serviceType, status, price, scheduledDate, createdAt) VALUES (1, 'RIDE', 'PENDING', 1, 0, 0)")
+            }
+        })
+        #expect(result == nil)
+        #expect(try SnapshotFanOut.run(pool, lanes: lanes) == [501, 501])
+    }
+}

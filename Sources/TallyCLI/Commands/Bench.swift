@@ -19,7 +19,7 @@ struct Bench: AsyncParsableCommand {
 
     func run() async throws {
         let pool = try TallyDatabase.openReadOnly(path: database.db)
-        let workloads = EngineBenchmark.dashboardWorkloads()
+        let workloads = EngineBenchmark.dashboardWorkloads() + EngineBenchmark.tableWorkloads()
             + EngineBenchmark.revenueWorkloads(period: .month, zone: try Zone("UTC"))
             + EngineBenchmark.revenueWorkloads(period: .day, zone: try Zone("Europe/Paris"))
             + EngineBenchmark.moduleWorkloads()

@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 
 /// Measures the engine's strategies side by side on one database, in the
@@ -19,41 +20,74 @@ public enum EngineBenchmark {
         public var max: Double { samples.max() ?? 0 }
     }
 
-    /// A workload: a name and what one run of it does inside a read transaction.
+    /// A workload: a name and what one run of it does.
     public struct Workload: Sendable {
         public let name: String
-        public let run: @Sendable (Database) throws -> Void
+        public let run: @Sendable (any DatabaseReader) throws -> Void
 
-        public init(name: String, run: @escaping @Sendable (Database) throws -> Void) {
+        public init(name: String, run: @escaping @Sendable (any DatabaseReader) throws -> Void) {
             self.name = name
             self.run = run
         }
+
+        /// A workload run inside one read transaction on one connection.
+        public static func transaction(_ name: String, _ body: @escaping @Sendable (Database) throws -> Void) -> Workload {
+            Workload(name: name) { reader in try reader.read { try body($0) } }
+        }
     }
 
-    /// The dashboard with each strategy, and the floor: the single-pass SELECTs
-    /// stepped with every column read and nothing aggregated.
-    public static func dashboardWorkloads() -> [Workload] {
-        [Workload(name: "dashboard.floor") { _ = try TallyEngine.floor(Dashboard.stats, in: $0) }]
-            + Strategy.allCases.map { strategy in
-                Workload(name: "dashboard.\(strategy.rawValue)") { _ = try TallyEngine.dashboard(in: $0, strategy: strategy) }
-            }
+    /// The dashboard with each strategy, and the floor: the single-pass
+    /// SELECTs stepped with every column read and nothing aggregated. Each
+    /// comes twice: as the engine runs it (tables spread over the pool's
+    /// connections, one snapshot) and on one connection (`-1conn`).
+    public static func dashboardWorkloads(parallelism: Int = ProcessInfo.processInfo.activeProcessorCount) -> [Workload] {
+        let stats = Dashboard.stats
+        var workloads: [Workload] = [
+            Workload(name: "dashboard.floor") { reader in
+                if let pool = reader as? DatabasePool, parallelism > 1,
+                   try ParallelStats.floor(stats, pool: pool, width: parallelism) != nil { return }
+                _ = try reader.read { try TallyEngine.floor(stats, in: $0) }
+            },
+        ]
+        for strategy in Strategy.allCases {
+            workloads.append(Workload(name: "dashboard.\(strategy.rawValue)") { reader in
+                _ = try TallyEngine(reader: reader, maximumParallelism: parallelism).compute(stats, strategy: strategy)
+            })
+        }
+        workloads.append(.transaction("dashboard-1conn.floor") { _ = try TallyEngine.floor(stats, in: $0) })
+        for strategy in Strategy.allCases {
+            workloads.append(.transaction("dashboard-1conn.\(strategy.rawValue)") { _ = try TallyEngine.dashboard(in: $0, strategy: strategy) })
+        }
+        return workloads
     }
 
     /// Revenue per `period` in `zone` over the data's range, each strategy and the floor.
     public static func revenueWorkloads(period: Period, zone: Zone) -> [Workload] {
         let query = try! RevenueQuery(period: period, zone: zone)
         let prefix = "revenue.\(period.rawValue).\(zone.identifier.replacingOccurrences(of: "/", with: "-"))"
-        return [Workload(name: "\(prefix).floor") { db in
+        return [Workload.transaction("\(prefix).floor") { db in
             _ = try TallyEngine.floor([RevenueQuery.stat(grid: try query.grid(in: db))], in: db)
         }] + Strategy.allCases.map { strategy in
-            Workload(name: "\(prefix).\(strategy.rawValue)") { _ = try TallyEngine.revenue(query, in: $0, strategy: strategy) }
+            Workload.transaction("\(prefix).\(strategy.rawValue)") { _ = try TallyEngine.revenue(query, in: $0, strategy: strategy) }
         }
+    }
+
+    /// Per table: the dashboard stats of that table in one scan, against the
+    /// floor of that scan: the single-pass overhead, table by table.
+    public static func tableWorkloads() -> [Workload] {
+        var workloads: [Workload] = []
+        for table in ["bookings", "payments", "users"] {
+            let stats = Dashboard.stats.filter { $0.table == table }
+            workloads.append(.transaction("scan-\(table).floor") { _ = try TallyEngine.floor(stats, in: $0) })
+            workloads.append(.transaction("scan-\(table).single-pass") { _ = try TallyEngine.run(stats, in: $0, strategy: .singlePass) })
+        }
+        return workloads
     }
 
     /// Module counts of every organization, batched and per organization.
     public static func moduleWorkloads() -> [Workload] {
         ModuleStrategy.allCases.map { strategy in
-            Workload(name: "modules.\(strategy.rawValue)") { _ = try ModuleCounts.compute(ids: nil, strategy: strategy, in: $0) }
+            Workload.transaction("modules.\(strategy.rawValue)") { _ = try ModuleCounts.compute(ids: nil, strategy: strategy, in: $0) }
         }
     }
 
@@ -62,11 +96,11 @@ public enum EngineBenchmark {
     /// transaction.
     public static func measure(_ workloads: [Workload], reader: any DatabaseReader, runs: Int) throws -> [Case] {
         var cases = workloads.map { Case(name: $0.name, samples: []) }
-        for workload in workloads { try reader.read { try workload.run($0) } }
+        for workload in workloads { try workload.run(reader) }
         for _ in 0..<runs {
             for (i, workload) in workloads.enumerated() {
                 let start = ContinuousClock.now
-                try reader.read { try workload.run($0) }
+                try workload.run(reader)
                 let d = ContinuousClock.now - start
                 cases[i].samples.append(Double(d.components.seconds) * 1e3 + Double(d.components.attoseconds) * 1e-15)
             }

@@ -27,6 +27,25 @@ public struct RevenueQuery: Sendable, Hashable {
                       to: try to.map { try TimestampParser.parse($0, zone: zone, option: "--to") })
     }
 
+    /// First and last `createdAt` of COMPLETED payments. With an index
+    /// leading on `createdAt` (or `status, createdAt`), two statements: SQLite
+    /// answers a lone MIN or MAX from the index in O(log n) but scans the whole
+    /// range for both together. Without one, one statement: one scan, not two.
+    static func completedRange(_ db: Database) throws -> (Int64?, Int64?) {
+        let indexed = try String.fetchAll(db, sql: "SELECT name FROM pragma_index_list('payments')").contains { index in
+            let columns = try String.fetchAll(db, sql: "SELECT name FROM pragma_index_info(?) ORDER BY seqno", arguments: [index])
+            return columns.first == "createdAt" || columns.prefix(2) == ["status", "createdAt"]
+        }
+        let condition = "FROM payments WHERE status = 'COMPLETED'"
+        if indexed {
+            let first = try DatabaseValue.fetchOne(db, sql: "SELECT MIN(createdAt) \(condition)").flatMap(Int64.fromDatabaseValue)
+            let last = try DatabaseValue.fetchOne(db, sql: "SELECT MAX(createdAt) \(condition)").flatMap(Int64.fromDatabaseValue)
+            return (first, last)
+        }
+        let row = try Row.fetchOne(db, sql: "SELECT MIN(createdAt), MAX(createdAt) \(condition)")
+        return (row.flatMap { Int64.fromDatabaseValue($0[0]) }, row.flatMap { Int64.fromDatabaseValue($0[1]) })
+    }
+
     /// The stat behind revenue: COMPLETED payments, bucketed by `createdAt`.
     public static func stat(grid: PeriodGrid) -> Stat {
         Stat(name: "payments.revenue", table: "payments",
@@ -42,12 +61,7 @@ public struct RevenueQuery: Sendable, Hashable {
     func grid(in db: Database) throws -> PeriodGrid {
         var from = self.from, to = self.to
         if from == nil || to == nil {
-            // Two statements: SQLite answers a lone MIN or MAX from an index
-            // in O(log n), but scans the whole range for both together.
-            let first = try DatabaseValue.fetchOne(db, sql: "SELECT MIN(createdAt) FROM payments WHERE status = 'COMPLETED'")
-                .flatMap(Int64.fromDatabaseValue)
-            let last = try DatabaseValue.fetchOne(db, sql: "SELECT MAX(createdAt) FROM payments WHERE status = 'COMPLETED'")
-                .flatMap(Int64.fromDatabaseValue)
+            let (first, last) = try Self.completedRange(db)
             if let first, let last {
                 if from == nil { from = zone.startOfDay(period.start(of: zone.local(min(first, to ?? first)).date)) }
                 if to == nil {

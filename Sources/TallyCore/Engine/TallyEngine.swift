@@ -12,26 +12,50 @@ import Logging
 /// let revenue = try await engine.revenue(RevenueQuery(period: "month", timeZone: "Europe/Paris"))
 /// ```
 ///
-/// Every strategy runs all the queries of one answer inside one read
-/// transaction on one connection. SQLite on Linux is built without
-/// `SQLITE_ENABLE_SNAPSHOT`, so queries spread over several pooled
-/// connections could each see a different commit; one connection is the only
-/// way to keep "bookings total = sum of byStatus" true under concurrent writes.
-/// Concurrency comes from serving several requests at once on the pool.
+/// Every number of one answer comes from one snapshot. On a `DatabasePool`,
+/// the independent parts of an answer (table scans, per-stat queries) run on
+/// up to `maximumParallelism` connections whose read transactions are
+/// checked to share one snapshot (`SnapshotFanOut`); otherwise, or when a
+/// commit keeps landing in between, they run in one read transaction.
 public struct TallyEngine: Sendable {
     public let reader: any DatabaseReader
     public let logger: Logger
+    /// Connections one answer may use at once; 1 runs everything on one.
+    public let maximumParallelism: Int
 
-    public init(reader: any DatabaseReader, logger: Logger = Logger(label: "tally.engine")) {
+    public init(reader: any DatabaseReader, logger: Logger = Logger(label: "tally.engine"),
+                maximumParallelism: Int = ProcessInfo.processInfo.activeProcessorCount) {
         self.reader = reader
         self.logger = logger
+        self.maximumParallelism = max(1, maximumParallelism)
+    }
+
+    /// Computes stats from one snapshot, in parallel where the reader is a
+    /// pool and the work splits. Blocking; see `background(_:)`.
+    public func compute(_ stats: [Stat], strategy: Strategy) throws -> [StatResult] {
+        try stats.forEach { try $0.validate() }
+        if maximumParallelism > 1, let pool = reader as? DatabasePool,
+           let results = try ParallelStats.run(stats, strategy: strategy, pool: pool, width: maximumParallelism) {
+            return results
+        }
+        return try reader.read { db in try Self.run(stats, in: db, strategy: strategy) }
+    }
+
+    /// Runs blocking database work off Swift's cooperative thread pool.
+    func background<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global(qos: .userInitiated).async {
+                continuation.resume(with: Result { try work() })
+            }
+        }
     }
 
     // MARK: - Answers
 
     public func dashboard(strategy: Strategy = .singlePass) async throws -> Dashboard {
         let started = ContinuousClock.now
-        var dashboard = try await reader.read { db in try Self.dashboard(in: db, strategy: strategy) }
+        let engine = self
+        var dashboard = Dashboard(results: try await background { try engine.compute(Dashboard.stats, strategy: strategy) })
         dashboard.meta = ResponseMeta(strategy: strategy.rawValue, cache: "miss",
                                       computedAt: Self.timestamp(Date()), durationMs: Self.milliseconds(since: started))
         EngineMetrics.record(request: "dashboard", strategy: strategy.rawValue, nanoseconds: Self.nanoseconds(since: started))
@@ -60,7 +84,8 @@ public struct TallyEngine: Sendable {
     /// Any stats, your own included, computed from one snapshot.
     public func run(_ stats: [Stat], strategy: Strategy = .singlePass) async throws -> [StatResult] {
         let started = ContinuousClock.now
-        let results = try await reader.read { db in try Self.run(stats, in: db, strategy: strategy) }
+        let engine = self
+        let results = try await background { try engine.compute(stats, strategy: strategy) }
         EngineMetrics.record(request: "stats", strategy: strategy.rawValue, nanoseconds: Self.nanoseconds(since: started))
         return results
     }

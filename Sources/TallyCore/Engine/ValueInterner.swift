@@ -19,6 +19,9 @@ struct ValueInterner {
     /// Integer value, bit pattern of a real, or offset of text in `bytes`.
     private var payloads: UnsafeMutablePointer<Int64>
     private var lengths: UnsafeMutablePointer<Int32>
+    /// The first eight bytes of each text (zero-padded): most comparisons
+    /// of short enum values end on one integer compare, without `memcmp`.
+    private var prefixes: UnsafeMutablePointer<UInt64>
     private var hashes: UnsafeMutablePointer<UInt64>
     private var capacity: Int
     private(set) var count = 0
@@ -38,6 +41,7 @@ struct ValueInterner {
         types = .allocate(capacity: capacity)
         payloads = .allocate(capacity: capacity)
         lengths = .allocate(capacity: capacity)
+        prefixes = .allocate(capacity: capacity)
         hashes = .allocate(capacity: capacity)
         byteCapacity = 256
         bytes = .allocate(capacity: byteCapacity)
@@ -47,6 +51,7 @@ struct ValueInterner {
         types.deallocate()
         payloads.deallocate()
         lengths.deallocate()
+        prefixes.deallocate()
         hashes.deallocate()
         bytes.deallocate()
         table?.deallocate()
@@ -91,6 +96,8 @@ struct ValueInterner {
 
     @inline(__always)
     private mutating func code(type: Int32, payload: Int64, text: UnsafeRawPointer?, length: Int32) -> Int32 {
+        // For text, `payload` carries the prefix; `insert` stores the offset instead.
+        let payload = type == SQLITE_TEXT ? Int64(bitPattern: Self.prefix(text, length)) : payload
         if last >= 0, matches(Int(last), type: type, payload: payload, text: text, length: length) {
             return last
         }
@@ -122,8 +129,18 @@ struct ValueInterner {
     private func matches(_ i: Int, type: Int32, payload: Int64, text: UnsafeRawPointer?, length: Int32) -> Bool {
         guard types[i] == type else { return false }
         guard type == SQLITE_TEXT else { return payloads[i] == payload }
-        guard lengths[i] == length else { return false }
-        return length == 0 || memcmp(bytes + Int(payloads[i]), text!, Int(length)) == 0
+        guard lengths[i] == length, prefixes[i] == UInt64(bitPattern: payload) else { return false }
+        return length <= 8 || memcmp(bytes + Int(payloads[i]) + 8, text! + 8, Int(length) - 8) == 0
+    }
+
+    /// The first eight bytes of a text, zero-padded, without reading past its end.
+    @inline(__always)
+    private static func prefix(_ text: UnsafeRawPointer?, _ length: Int32) -> UInt64 {
+        guard let text else { return 0 }
+        if length >= 8 { return text.loadUnaligned(as: UInt64.self) }
+        var value: UInt64 = 0
+        for k in 0..<Int(length) { value |= UInt64(text.load(fromByteOffset: k, as: UInt8.self)) << (8 * UInt64(k)) }
+        return value
     }
 
     private mutating func insert(type: Int32, payload: Int64, text: UnsafeRawPointer?, length: Int32, hash: UInt64) -> Int32 {
@@ -132,12 +149,14 @@ struct ValueInterner {
             types = Self.grow(types, count, newCapacity)
             payloads = Self.grow(payloads, count, newCapacity)
             lengths = Self.grow(lengths, count, newCapacity)
+            prefixes = Self.grow(prefixes, count, newCapacity)
             hashes = Self.grow(hashes, count, newCapacity)
             capacity = newCapacity
         }
         let code = count
         types[code] = type
         lengths[code] = length
+        prefixes[code] = type == SQLITE_TEXT ? UInt64(bitPattern: payload) : 0
         hashes[code] = hash
         if type == SQLITE_TEXT {
             let n = Int(length)
