@@ -45,3 +45,11 @@ var stderrIsTerminal: Bool { isatty(STDERR_FILENO) != 0 }
 func printError(_ text: String) {
     FileHandle.standardError.write(Data((text + "\n").utf8))
 }
+
+/// `--no-cache`: compute every number now (`meta.cache` is `bypass`).
+struct CacheOption: ParsableArguments {
+    @Flag(name: .long, help: "Bypass the cache: compute now (meta.cache = bypass).")
+    var noCache = false
+
+    var choice: TallyEngine.CacheChoice { noCache ? .disabled : .automatic }
+}

@@ -11,12 +11,13 @@ struct DashboardCommand: AsyncParsableCommand {
     @Option(name: .long, help: "single-pass (default), grouped or naive.")
     var strategy: Strategy = .singlePass
 
+    @OptionGroup var cacheOption: CacheOption
     @OptionGroup var output: FormatOption
 
     func run() async throws {
-        let engine = TallyEngine(reader: try TallyDatabase.openReadOnly(path: database.db))
+        let engine = TallyEngine(reader: try TallyDatabase.openReadOnly(path: database.db), cache: cacheOption.choice)
         let dashboard: Dashboard
-        do { dashboard = try await engine.dashboard(strategy: strategy) } catch { throw TallyError.wrapping(error, path: database.db) }
+        do { dashboard = try await engine.dashboard(strategy: strategy, useCache: !cacheOption.noCache) } catch { throw TallyError.wrapping(error, path: database.db) }
         switch output.resolved {
         case .json: try printJSON(dashboard)
         case .csv: print(DashboardRendering.csv(dashboard))

@@ -14,13 +14,14 @@ struct ModulesCommand: AsyncParsableCommand {
     @Option(name: .long, help: "batched (default: one query per 500 organizations) or per-org (one query each).")
     var strategy: ModuleStrategy = .batched
 
+    @OptionGroup var cacheOption: CacheOption
     @OptionGroup var output: FormatOption
 
     func run() async throws {
-        let engine = TallyEngine(reader: try TallyDatabase.openReadOnly(path: database.db))
+        let engine = TallyEngine(reader: try TallyDatabase.openReadOnly(path: database.db), cache: cacheOption.choice)
         let counts: ModuleCounts
         do {
-            counts = try await engine.moduleCounts(organizations: org.isEmpty ? nil : org, strategy: strategy)
+            counts = try await engine.moduleCounts(organizations: org.isEmpty ? nil : org, strategy: strategy, useCache: !cacheOption.noCache)
         } catch {
             throw TallyError.wrapping(error, path: database.db)
         }

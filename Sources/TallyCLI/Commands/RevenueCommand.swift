@@ -28,14 +28,15 @@ struct RevenueCommand: AsyncParsableCommand {
     @Option(name: .long, help: "single-pass (default), grouped or naive.")
     var strategy: Strategy = .singlePass
 
+    @OptionGroup var cacheOption: CacheOption
     @OptionGroup var output: FormatOption
 
     func run() async throws {
         // Parse the query before touching the file: bad input is exit 2 whatever the file.
         let query = try RevenueQuery(period: period, timeZone: tz, from: from, to: to)
-        let engine = TallyEngine(reader: try TallyDatabase.openReadOnly(path: database.db))
+        let engine = TallyEngine(reader: try TallyDatabase.openReadOnly(path: database.db), cache: cacheOption.choice)
         let revenue: Revenue
-        do { revenue = try await engine.revenue(query, strategy: strategy) } catch { throw TallyError.wrapping(error, path: database.db) }
+        do { revenue = try await engine.revenue(query, strategy: strategy, useCache: !cacheOption.noCache) } catch { throw TallyError.wrapping(error, path: database.db) }
         switch output.resolved {
         case .json: try printJSON(revenue)
         case .csv:

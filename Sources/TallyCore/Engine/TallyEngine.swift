@@ -18,16 +18,52 @@ import Logging
 /// checked to share one snapshot (`SnapshotFanOut`); otherwise, or when a
 /// commit keeps landing in between, they run in one read transaction.
 public struct TallyEngine: Sendable {
+    /// Which cache the engine's answers go through.
+    public enum CacheChoice: Sendable {
+        /// A `StatsCache` with the default policy, validating against the reader's file.
+        case automatic
+        /// No cache: every answer is computed (`meta.cache` is `bypass`).
+        case disabled
+        /// A given cache, e.g. one shared with a writer through `observe(writer:)`.
+        case using(StatsCache)
+    }
+
     public let reader: any DatabaseReader
     public let logger: Logger
     /// Connections one answer may use at once; 1 runs everything on one.
     public let maximumParallelism: Int
+    /// The cache in front of `dashboard`, `revenue` and `moduleCounts`, if any.
+    public let cache: StatsCache?
 
-    public init(reader: any DatabaseReader, logger: Logger = Logger(label: "tally.engine"),
+    public init(reader: any DatabaseReader, cache: CacheChoice = .automatic, logger: Logger = Logger(label: "tally.engine"),
                 maximumParallelism: Int = ProcessInfo.processInfo.activeProcessorCount) {
         self.reader = reader
         self.logger = logger
         self.maximumParallelism = max(1, maximumParallelism)
+        switch cache {
+        case .disabled:
+            self.cache = nil
+        case .using(let cache):
+            self.cache = cache
+        case .automatic:
+            do {
+                self.cache = try StatsCache(path: reader.path)
+            } catch {
+                logger.warning("cache disabled: cannot watch the database for changes", metadata: ["error": "\(error)"])
+                self.cache = nil
+            }
+        }
+    }
+
+    /// Goes through the cache unless `useCache` is false or there is none.
+    private func cached<T: Sendable & Encodable>(
+        _ key: String, tables: Set<String>, lifetime: CachePolicy.Lifetime, useCache: Bool,
+        compute: @escaping @Sendable () async throws -> T
+    ) async throws -> (T, StatsCache.Status) {
+        guard useCache, let cache else { return (try await compute(), .bypass) }
+        return try await cache.value(for: key, tables: tables, lifetime: lifetime, load: compute) { value in
+            (try? JSONEncoder().encode(value).count) ?? 4096
+        }
     }
 
     /// Computes stats from one snapshot, in parallel where the reader is a
@@ -52,33 +88,67 @@ public struct TallyEngine: Sendable {
 
     // MARK: - Answers
 
-    public func dashboard(strategy: Strategy = .singlePass) async throws -> Dashboard {
+    /// The dashboard, through the cache unless `useCache` is false.
+    public func dashboard(strategy: Strategy = .singlePass, useCache: Bool = true) async throws -> Dashboard {
         let started = ContinuousClock.now
         let engine = self
-        var dashboard = Dashboard(results: try await background { try engine.compute(Dashboard.stats, strategy: strategy) })
-        dashboard.meta = ResponseMeta(strategy: strategy.rawValue, cache: "miss",
-                                      computedAt: Self.timestamp(Date()), durationMs: Self.milliseconds(since: started))
-        EngineMetrics.record(request: "dashboard", strategy: strategy.rawValue, nanoseconds: Self.nanoseconds(since: started))
-        logger.debug("dashboard", metadata: ["strategy": "\(strategy.rawValue)", "ms": "\(dashboard.meta.durationMs)"])
+        let tables = Set(Dashboard.stats.map(\.table))
+        var (dashboard, status) = try await cached("dashboard|\(strategy.rawValue)", tables: tables,
+                                                   lifetime: cache?.policy.dashboard ?? .init(ttl: 0), useCache: useCache) {
+            let computeStarted = ContinuousClock.now
+            var dashboard = Dashboard(results: try await engine.background { try engine.compute(Dashboard.stats, strategy: strategy) })
+            dashboard.meta = ResponseMeta(strategy: strategy.rawValue, computedAt: Self.timestamp(Date()),
+                                          durationMs: Self.milliseconds(since: computeStarted))
+            EngineMetrics.record(request: "dashboard", strategy: strategy.rawValue, nanoseconds: Self.nanoseconds(since: computeStarted))
+            return dashboard
+        }
+        dashboard.meta.cache = status.rawValue
+        dashboard.meta.durationMs = Self.milliseconds(since: started)
+        logger.debug("dashboard", metadata: ["strategy": "\(strategy.rawValue)", "cache": "\(status.rawValue)", "ms": "\(dashboard.meta.durationMs)"])
         return dashboard
     }
 
-    public func revenue(_ query: RevenueQuery, strategy: Strategy = .singlePass) async throws -> Revenue {
+    /// Revenue per period, through the cache unless `useCache` is false. A
+    /// range that ended in the past lives in the cache until payments change.
+    public func revenue(_ query: RevenueQuery, strategy: Strategy = .singlePass, useCache: Bool = true) async throws -> Revenue {
         let started = ContinuousClock.now
-        var revenue = try await reader.read { db in try Self.revenue(query, in: db, strategy: strategy) }
-        revenue.meta = Revenue.Meta(cache: "miss", durationMs: Self.milliseconds(since: started))
-        EngineMetrics.record(request: "revenue", strategy: strategy.rawValue, nanoseconds: Self.nanoseconds(since: started))
+        let engine = self
+        let key = "revenue|\(query.period.rawValue)|\(query.zone.identifier)|\(query.from.map(String.init) ?? "open")|"
+            + "\(query.to.map(String.init) ?? "open")|\(strategy.rawValue)"
+        let nowMillis = Int64(Date().timeIntervalSince1970 * 1000)
+        let closed = query.to.map { $0 <= nowMillis } ?? false
+        let lifetime = closed ? cache?.policy.closedRange : cache?.policy.revenue
+        var (revenue, status) = try await cached(key, tables: ["payments"], lifetime: lifetime ?? .init(ttl: 0), useCache: useCache) {
+            let computeStarted = ContinuousClock.now
+            let revenue = try await engine.background { try engine.reader.read { db in try Self.revenue(query, in: db, strategy: strategy) } }
+            EngineMetrics.record(request: "revenue", strategy: strategy.rawValue, nanoseconds: Self.nanoseconds(since: computeStarted))
+            return revenue
+        }
+        revenue.meta = Revenue.Meta(cache: status.rawValue, durationMs: Self.milliseconds(since: started))
         return revenue
     }
 
-    /// Active modules per organization (all of them when `organizations` is nil).
-    public func moduleCounts(organizations ids: [String]? = nil, strategy: ModuleStrategy = .batched) async throws -> ModuleCounts {
+    /// Active modules per organization (all of them when `organizations` is
+    /// nil), through the cache unless `useCache` is false.
+    public func moduleCounts(organizations ids: [String]? = nil, strategy: ModuleStrategy = .batched,
+                             useCache: Bool = true) async throws -> ModuleCounts {
         let started = ContinuousClock.now
-        let organizations = try await reader.read { db in try ModuleCounts.compute(ids: ids, strategy: strategy, in: db) }
-        EngineMetrics.record(request: "modules", strategy: strategy.rawValue, nanoseconds: Self.nanoseconds(since: started))
-        return ModuleCounts(organizations: organizations,
-                            meta: ResponseMeta(strategy: strategy.rawValue, cache: "miss",
-                                               computedAt: Self.timestamp(Date()), durationMs: Self.milliseconds(since: started)))
+        let engine = self
+        let key = "modules|\(strategy.rawValue)|" + (ids.map { Array(Set($0)).sorted().joined(separator: "\u{1F}") } ?? "*")
+        var (counts, status) = try await cached(key, tables: ["organizations", "modules"],
+                                                lifetime: cache?.policy.perEntity ?? .init(ttl: 0), useCache: useCache) {
+            let computeStarted = ContinuousClock.now
+            let organizations = try await engine.background {
+                try engine.reader.read { db in try ModuleCounts.compute(ids: ids, strategy: strategy, in: db) }
+            }
+            EngineMetrics.record(request: "modules", strategy: strategy.rawValue, nanoseconds: Self.nanoseconds(since: computeStarted))
+            return ModuleCounts(organizations: organizations,
+                                meta: ResponseMeta(strategy: strategy.rawValue, computedAt: Self.timestamp(Date()),
+                                                   durationMs: Self.milliseconds(since: computeStarted)))
+        }
+        counts.meta.cache = status.rawValue
+        counts.meta.durationMs = Self.milliseconds(since: started)
+        return counts
     }
 
     /// Any stats, your own included, computed from one snapshot.
