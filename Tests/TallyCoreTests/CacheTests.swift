@@ -1,0 +1,385 @@
+import Foundation
+import GRDB
+import Testing
+@testable import TallyCore
+
+/// A clock the test moves by hand.
+final class ManualClock: CacheClock, @unchecked Sendable {
+    private let lock = NSLock()
+    private var seconds = 0.0
+    func now() -> Double { lock.withLock { seconds } }
+    func advance(_ delta: Double) { lock.withLock { seconds += delta } }
+}
+
+/// Counts calls, thread-safely.
+final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var n = 0
+    @discardableResult func increment() -> Int { lock.withLock { n += 1; return n } }
+    var value: Int { lock.withLock { n } }
+}
+
+struct TestFailure: Error, Hashable {
+    let id: Int
+}
+
+@Suite("LRU store")
+struct LRUStoreTests {
+    @Test("least recently used goes first; a get refreshes recency")
+    func order() {
+        var store = LRUStore<String, Int>(maximumEntries: 3, maximumBytes: 1_000)
+        store.put("a", 1, bytes: 1)
+        store.put("b", 2, bytes: 1)
+        store.put("c", 3, bytes: 1)
+        #expect(store.get("a") == 1)
+        let evicted = store.put("d", 4, bytes: 1)
+        #expect(evicted.map(\.key) == ["b"])
+        #expect(store.keysByRecency == ["d", "a", "c"])
+        #expect(store.count == 3 && store.bytes == 3)
+        store.remove("a")
+        store.put("e", 5, bytes: 1)
+        #expect(store.keysByRecency == ["e", "d", "c"])
+    }
+
+    @Test("the byte bound: a large entry evicts older ones; one larger than the bound is not stored")
+    func bytes() {
+        var store = LRUStore<String, Int>(maximumEntries: 100, maximumBytes: 100)
+        for i in 0..<5 { store.put("k\(i)", i, bytes: 20) }
+        #expect(store.bytes == 100)
+        let evicted = store.put("big", 99, bytes: 70)
+        #expect(evicted.map(\.key) == ["k0", "k1", "k2", "k3"])
+        #expect(store.keysByRecency == ["big", "k4"])
+        #expect(store.bytes == 90)
+        #expect(store.put("huge", 1, bytes: 101).isEmpty)
+        #expect(store.peek("huge") == nil)
+        // Replacing an entry adjusts the byte count.
+        store.put("k4", 4, bytes: 5)
+        #expect(store.bytes == 75)
+    }
+
+    @Test("slots are reused: many operations keep the structure consistent")
+    func churn() {
+        var store = LRUStore<Int, Int>(maximumEntries: 50, maximumBytes: 1 << 30)
+        var rng = SplitMix64(seed: 9)
+        var reference: [Int] = []  // most recent first
+        for _ in 0..<5_000 {
+            let key = rng.below(120)
+            if rng.chance(0.3) {
+                _ = store.get(key)
+                if let i = reference.firstIndex(of: key) { reference.remove(at: i); reference.insert(key, at: 0) }
+            } else {
+                store.put(key, key, bytes: 1)
+                reference.removeAll { $0 == key }
+                reference.insert(key, at: 0)
+                if reference.count > 50 { reference.removeLast() }
+            }
+        }
+        #expect(store.keysByRecency == reference)
+    }
+}
+
+@Suite("Stats cache")
+struct StatsCacheTests {
+    static func cache(_ clock: ManualClock, entries: Int = 100, bytes: Int = 1 << 20) -> StatsCache {
+        var policy = CachePolicy()
+        policy.validation = .ttlOnly
+        policy.maximumEntries = entries
+        policy.maximumBytes = bytes
+        return StatsCache(policy: policy, clock: clock, monitor: nil)
+    }
+
+    static let lifetime = CachePolicy.Lifetime(ttl: 10, staleWhileRevalidate: 5, maximumAge: 60)
+
+    /// Waits until the cache has no load running (background refreshes).
+    static func settle(_ cache: StatsCache, loads: Int) async {
+        for _ in 0..<2_000 where cache.snapshot.loadsSucceeded + cache.snapshot.loadsFailed < loads {
+            try? await Task.sleep(for: .milliseconds(1))
+        }
+    }
+
+    @Test("TTL: fresh until it expires, then loaded again")
+    func ttl() async throws {
+        let clock = ManualClock(), cache = Self.cache(clock), loads = Counter()
+        let load: @Sendable () async throws -> Int = { loads.increment() }
+        let lifetime = CachePolicy.Lifetime(ttl: 10)
+        #expect(try await cache.value(for: "k", tables: ["t"], lifetime: lifetime, load: load, weigh: { _ in 8 }) == (1, .miss))
+        clock.advance(9.9)
+        #expect(try await cache.value(for: "k", tables: ["t"], lifetime: lifetime, load: load, weigh: { _ in 8 }) == (1, .hit))
+        clock.advance(0.1)
+        #expect(try await cache.value(for: "k", tables: ["t"], lifetime: lifetime, load: load, weigh: { _ in 8 }) == (2, .miss))
+        let s = cache.snapshot
+        #expect(s.hits == 1 && s.misses == 2 && s.loadsSucceeded == 2 && s.staleServed == 0 && s.entries == 1 && s.bytes == 8)
+    }
+
+    @Test("stale-while-revalidate: the stale value at once, one background refresh")
+    func staleWhileRevalidate() async throws {
+        let clock = ManualClock(), cache = Self.cache(clock), loads = Counter()
+        let load: @Sendable () async throws -> Int = { loads.increment() }
+        _ = try await cache.value(for: "k", tables: [], lifetime: Self.lifetime, load: load, weigh: { _ in 1 })
+        clock.advance(12)  // past the TTL, inside the SWR window
+        async let a = cache.value(for: "k", tables: [], lifetime: Self.lifetime, load: load, weigh: { _ in 1 })
+        async let b = cache.value(for: "k", tables: [], lifetime: Self.lifetime, load: load, weigh: { _ in 1 })
+        let (ra, rb) = try await (a, b)
+        #expect(ra == (1, .stale) && rb == (1, .stale))
+        await Self.settle(cache, loads: 2)
+        #expect(loads.value == 2)  // one refresh for both
+        #expect(try await cache.value(for: "k", tables: [], lifetime: Self.lifetime, load: load, weigh: { _ in 1 }) == (2, .hit))
+        let s = cache.snapshot
+        #expect(s.staleServed == 2 && s.hits == 1 && s.misses == 1 && s.loadsSucceeded == 2)
+        // Past TTL + SWR: a plain miss.
+        clock.advance(16)
+        #expect(try await cache.value(for: "k", tables: [], lifetime: Self.lifetime, load: load, weigh: { _ in 1 }) == (3, .miss))
+    }
+
+    @Test("stale-if-error: a failed refresh keeps the old value, until the hard maximum age")
+    func staleIfError() async throws {
+        let clock = ManualClock(), cache = Self.cache(clock), loads = Counter()
+        let failing = FlagBox()
+        let load: @Sendable () async throws -> Int = {
+            let n = loads.increment()
+            if failing.isSet { throw TestFailure(id: n) }
+            return n
+        }
+        _ = try await cache.value(for: "k", tables: [], lifetime: Self.lifetime, load: load, weigh: { _ in 1 })
+        failing.set()
+        clock.advance(12)
+        #expect(try await cache.value(for: "k", tables: [], lifetime: Self.lifetime, load: load, weigh: { _ in 1 }) == (1, .stale))
+        await Self.settle(cache, loads: 2)
+        #expect(cache.snapshot.loadsFailed == 1)
+        // Beyond TTL + SWR (17 s) but within the maximum age: still served stale.
+        clock.advance(30)
+        #expect(try await cache.value(for: "k", tables: [], lifetime: Self.lifetime, load: load, weigh: { _ in 1 }) == (1, .stale))
+        await Self.settle(cache, loads: 3)
+        // Past the maximum age: the error reaches the caller.
+        clock.advance(20)
+        await #expect(throws: TestFailure.self) {
+            _ = try await cache.value(for: "k", tables: [], lifetime: Self.lifetime, load: load, weigh: { _ in 1 })
+        }
+    }
+
+    @Test("a foreground miss whose load fails serves an expired value younger than its maximum age")
+    func staleIfErrorOnMiss() async throws {
+        let clock = ManualClock(), cache = Self.cache(clock)
+        let failing = FlagBox()
+        let load: @Sendable () async throws -> Int = {
+            if failing.isSet { throw TestFailure(id: 0) }
+            return 7
+        }
+        _ = try await cache.value(for: "k", tables: [], lifetime: Self.lifetime, load: load, weigh: { _ in 1 })
+        failing.set()
+        clock.advance(20)  // past TTL + SWR, within the maximum age
+        #expect(try await cache.value(for: "k", tables: [], lifetime: Self.lifetime, load: load, weigh: { _ in 1 }) == (7, .stale))
+    }
+
+    @Test("LRU order and evictions are counted, in entries and bytes")
+    func evictionStats() async throws {
+        let clock = ManualClock(), cache = Self.cache(clock, entries: 2, bytes: 100)
+        let lifetime = CachePolicy.Lifetime(ttl: 100)
+        for key in ["a", "b"] {
+            _ = try await cache.value(for: key, tables: [], lifetime: lifetime, load: { key }, weigh: { _ in 30 })
+        }
+        _ = try await cache.value(for: "a", tables: [], lifetime: lifetime, load: { "x" }, weigh: { _ in 30 })  // a is recent
+        _ = try await cache.value(for: "d", tables: [], lifetime: lifetime, load: { "d" }, weigh: { _ in 30 })  // evicts b (count)
+        #expect(cache.keysByRecency == ["d", "a"])
+        _ = try await cache.value(for: "c", tables: [], lifetime: lifetime, load: { "c" }, weigh: { _ in 80 })  // evicts a (count) and d (bytes)
+        #expect(cache.keysByRecency == ["c"])
+        let s = cache.snapshot
+        #expect(s.evictions == 3 && s.evictedBytes == 90 && s.entries == 1 && s.bytes == 80)
+    }
+
+    @Test("single-flight: 200 concurrent cold requests run one computation")
+    func singleFlight() async throws {
+        let dir = try TemporaryDirectory()
+        let pool = try generatedDatabase(in: dir, bookings: 2_000)
+        let cache = try StatsCache(path: pool.path)
+        let engine = TallyEngine(reader: pool, cache: .using(cache))
+        let dashboards = try await withThrowingTaskGroup(of: Dashboard.self) { group in
+            for _ in 0..<200 { group.addTask { try await engine.dashboard() } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(dashboards.count == 200)
+        #expect(Set(dashboards.map(\.bookings.total)) == [2_000])
+        let s = cache.snapshot
+        #expect(s.loadsSucceeded == 1)
+        #expect(s.misses + s.hits == 200)
+        #expect(s.singleFlightJoins == s.misses - 1)
+    }
+
+    @Test("a failing computation is shared by all waiters and not cached")
+    func sharedFailure() async throws {
+        let clock = ManualClock(), cache = Self.cache(clock), loads = Counter()
+        let load: @Sendable () async throws -> Int = {
+            let n = loads.increment()
+            try await Task.sleep(for: .milliseconds(50))
+            throw TestFailure(id: n)
+        }
+        let errors = await withTaskGroup(of: TestFailure?.self) { group in
+            for _ in 0..<50 {
+                group.addTask {
+                    do { _ = try await cache.value(for: "k", tables: [], lifetime: Self.lifetime, load: load, weigh: { _ in 1 }); return nil }
+                    catch { return error as? TestFailure }
+                }
+            }
+            return await group.reduce(into: [TestFailure?]()) { $0.append($1) }
+        }
+        #expect(errors.count == 50)
+        #expect(Set(errors) == [TestFailure(id: 1)])
+        #expect(loads.value == 1)
+        #expect(cache.snapshot.entries == 0 && cache.snapshot.loadsFailed == 1)
+        // Not cached: the next request loads again.
+        await #expect(throws: TestFailure.self) {
+            _ = try await cache.value(for: "k", tables: [], lifetime: Self.lifetime, load: load, weigh: { _ in 1 })
+        }
+        #expect(loads.value == 2)
+    }
+
+    @Test("cancelling one waiter neither cancels the computation nor starts another")
+    func cancellation() async throws {
+        let clock = ManualClock(), cache = Self.cache(clock), loads = Counter()
+        let gate = FlagBox()
+        let load: @Sendable () async throws -> Int = {
+            loads.increment()
+            while !gate.isSet { try await Task.sleep(for: .milliseconds(2)) }
+            return 42
+        }
+        let cancelled = Task { try await cache.value(for: "k", tables: [], lifetime: Self.lifetime, load: load, weigh: { _ in 1 }) }
+        let others = (0..<10).map { _ in
+            Task { try await cache.value(for: "k", tables: [], lifetime: Self.lifetime, load: load, weigh: { _ in 1 }) }
+        }
+        try await Task.sleep(for: .milliseconds(20))
+        cancelled.cancel()
+        try await Task.sleep(for: .milliseconds(20))
+        gate.set()
+        for task in others {
+            let (value, status) = try await task.value
+            #expect(value == 42 && status == .miss)
+        }
+        _ = try? await cancelled.value
+        #expect(loads.value == 1)
+        #expect(try await cache.value(for: "k", tables: [], lifetime: Self.lifetime, load: load, weigh: { _ in 1 }) == (42, .hit))
+    }
+}
+
+@Suite("Cache freshness", .serialized)
+struct CacheFreshnessTests {
+    static let payment = "INSERT INTO payments (bookingId, amount, status, createdAt) VALUES (1, 12345, 'COMPLETED', 1700000000000)"
+
+    @Test("a write through Tally's pool invalidates exactly the entries of the written tables")
+    func ownWrites() async throws {
+        let dir = try TemporaryDirectory()
+        let pool = try generatedDatabase(in: dir, bookings: 1_000)
+        let cache = try StatsCache(path: pool.path)
+        try cache.observe(writer: pool)
+        let engine = TallyEngine(reader: pool, cache: .using(cache))
+        let before = try await engine.dashboard()
+        let modules = try await engine.moduleCounts()
+        #expect(try await engine.dashboard().meta.cache == "hit")
+        try await pool.write { try $0.execute(sql: Self.payment) }
+        let after = try await engine.dashboard()
+        #expect(after.meta.cache == "miss")
+        #expect(after.payments.total == before.payments.total + 1)
+        #expect(after.payments.revenue == before.payments.revenue + 12345)
+        // The module counts read neither payments nor bookings: still cached.
+        let again = try await engine.moduleCounts()
+        #expect(again.meta.cache == "hit")
+        #expect(again.organizations == modules.organizations)
+        let s = cache.snapshot
+        #expect(s.invalidationsByTable["payments"] == 1)
+        #expect(s.invalidationsByTable["*"] == nil)
+    }
+
+    @Test("a write by another connection, or the sqlite3 tool, is seen by the next call")
+    func foreignWrites() async throws {
+        let dir = try TemporaryDirectory()
+        let path = dir.path("foreign.sqlite")
+        _ = try generatedDatabase(in: dir, bookings: 1_000, name: "foreign.sqlite")
+        let reader = try TallyDatabase.openReadOnly(path: path)
+        let engine = TallyEngine(reader: reader)
+        let before = try await engine.dashboard()
+        #expect(try await engine.dashboard().meta.cache == "hit")
+        let other = try DatabaseQueue(path: path)
+        try await other.write { try $0.execute(sql: Self.payment) }
+        let after = try await engine.dashboard()
+        #expect(after.meta.cache == "miss")
+        #expect(after.payments.total == before.payments.total + 1)
+        #expect(try await engine.dashboard().meta.cache == "hit")
+
+        let sqlite = Process()
+        sqlite.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        sqlite.arguments = ["python3", "-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(sys.argv[2]); c.commit(); c.close()",
+                            path, Self.payment]
+        let sqlite3Tool = ["/usr/bin/sqlite3", "/usr/local/bin/sqlite3"].first { FileManager.default.isExecutableFile(atPath: $0) }
+        if let sqlite3Tool {
+            sqlite.executableURL = URL(fileURLWithPath: sqlite3Tool)
+            sqlite.arguments = [path, Self.payment]
+        }
+        try sqlite.run()
+        sqlite.waitUntilExit()
+        #expect(sqlite.terminationStatus == 0)
+        let third = try await engine.dashboard()
+        #expect(third.meta.cache == "miss")
+        #expect(third.payments.total == before.payments.total + 2)
+    }
+
+    @Test("a write that lands while a computation runs does not leave it stored as fresh")
+    func writeDuringLoad() async throws {
+        let dir = try TemporaryDirectory()
+        let pool = try generatedDatabase(in: dir, bookings: 300)
+        let cache = try StatsCache(path: pool.path)
+        let writer = try DatabaseQueue(path: pool.path)
+        let reader: DatabasePool = pool
+        let load: @Sendable () async throws -> Int64 = {
+            // The snapshot is read, then another connection commits.
+            let count = try await reader.read { try Int64.fetchOne($0, sql: "SELECT COUNT(*) FROM payments")! }
+            try await writer.write { try $0.execute(sql: Self.payment) }
+            return count
+        }
+        let lifetime = CachePolicy.Lifetime(ttl: 300)
+        let (first, status) = try await cache.value(for: "count", tables: ["payments"], lifetime: lifetime, load: load, weigh: { _ in 8 })
+        #expect(status == .miss)
+        #expect(cache.snapshot.loadsDiscarded == 1)
+        #expect(cache.snapshot.entries == 0)
+        let (second, secondStatus) = try await cache.value(for: "count", tables: ["payments"], lifetime: lifetime,
+                                                           load: { try await reader.read { try Int64.fetchOne($0, sql: "SELECT COUNT(*) FROM payments")! } },
+                                                           weigh: { _ in 8 })
+        #expect(secondStatus == .miss)
+        #expect(second == first + 1)
+    }
+
+    @Test("ttlOnly keeps serving the cached value after a write, as the seeds did")
+    func ttlOnly() async throws {
+        let dir = try TemporaryDirectory()
+        let pool = try generatedDatabase(in: dir, bookings: 300)
+        var policy = CachePolicy()
+        policy.validation = .ttlOnly
+        let engine = TallyEngine(reader: pool, cache: .using(StatsCache(policy: policy, monitor: nil)))
+        let before = try await engine.dashboard()
+        try await pool.write { try $0.execute(sql: Self.payment) }
+        let after = try await engine.dashboard()
+        #expect(after.meta.cache == "hit")
+        #expect(after.payments.total == before.payments.total)
+        #expect(try await engine.dashboard(useCache: false).payments.total == before.payments.total + 1)
+    }
+
+    @Test("a closed revenue range outlives the TTL; an open one does not")
+    func periodAwareLifetimes() async throws {
+        let dir = try TemporaryDirectory()
+        let pool = try generatedDatabase(in: dir, bookings: 300)
+        let clock = ManualClock()
+        let engine = TallyEngine(reader: pool, cache: .using(try StatsCache(path: pool.path, clock: clock)))
+        let closed = try RevenueQuery(period: "month", timeZone: "UTC", from: "2024-01-01", to: "2025-01-01")
+        let open = try RevenueQuery(period: "month", timeZone: "UTC", from: "2024-01-01")
+        _ = try await engine.revenue(closed)
+        _ = try await engine.revenue(open)
+        clock.advance(24 * 3600)
+        #expect(try await engine.revenue(closed).meta.cache == "hit")
+        #expect(try await engine.revenue(open).meta.cache == "miss")
+    }
+}
+
+final class FlagBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    var isSet: Bool { lock.withLock { value } }
+    func set() { lock.withLock { value = true } }
+}
