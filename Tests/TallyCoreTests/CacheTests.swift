@@ -383,3 +383,23 @@ final class FlagBox: @unchecked Sendable {
     var isSet: Bool { lock.withLock { value } }
     func set() { lock.withLock { value = true } }
 }
+
+@Suite("Cache sweeper")
+struct CacheSweeperTests {
+    @Test("sweep removes only entries past every window")
+    func sweep() async throws {
+        let clock = ManualClock()
+        var policy = CachePolicy()
+        policy.validation = .ttlOnly
+        let cache = StatsCache(policy: policy, clock: clock, monitor: nil)
+        let short = CachePolicy.Lifetime(ttl: 10, staleWhileRevalidate: 5, maximumAge: 20)
+        let long = CachePolicy.Lifetime(ttl: 100)
+        _ = try await cache.value(for: "short", tables: [], lifetime: short, load: { 1 }, weigh: { _ in 1 })
+        _ = try await cache.value(for: "long", tables: [], lifetime: long, load: { 2 }, weigh: { _ in 1 })
+        clock.advance(19)
+        #expect(cache.sweep() == 0)
+        clock.advance(1)
+        #expect(cache.sweep() == 1)
+        #expect(cache.keysByRecency == ["long"])
+    }
+}

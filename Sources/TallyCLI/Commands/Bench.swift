@@ -27,11 +27,16 @@ struct Bench: AsyncParsableCommand {
         do { cases = try EngineBenchmark.measure(workloads, reader: pool, runs: runs) } catch {
             throw TallyError.wrapping(error, path: database.db)
         }
+        let cacheCases: [CacheBenchmark.Case]
+        do { cacheCases = try await CacheBenchmark.measure(reader: pool) } catch {
+            throw TallyError.wrapping(error, path: database.db)
+        }
         switch output.resolved {
-        case .json: try printJSON(cases)
+        case .json: try printJSON(BenchReport(cases: cases, cache: cacheCases))
         case .csv:
             print("case,median_ms,min_ms,max_ms")
             for c in cases { print("\(c.name),\(c.median),\(c.min),\(c.max)") }
+            for c in cacheCases { print("\(c.name),\(c.median / 1000),\(c.samples.first! / 1000),\(c.samples.last! / 1000)") }
         case .table:
             var table = TextTable(["case", "median ms", "min–max ms", "× floor", "× best SQL"], rightAligned: [1, 2, 3, 4])
             for c in cases {
@@ -43,6 +48,19 @@ struct Bench: AsyncParsableCommand {
                            bestSQL.map { String(format: "%.2f", c.median / $0) } ?? ""])
             }
             print(table.render())
+            print("")
+            var cache = TextTable(["cache case (per request)", "p50 µs", "p99 µs", "min–max µs"], rightAligned: [1, 2, 3])
+            for c in cacheCases {
+                cache.add([c.name, String(format: "%.2f", c.median), String(format: "%.2f", c.p99),
+                           String(format: "%.2f–%.2f", c.samples.first!, c.samples.last!)])
+            }
+            print(cache.render())
         }
     }
+}
+
+/// `tally bench --format json`.
+struct BenchReport: Encodable {
+    let cases: [EngineBenchmark.Case]
+    let cache: [CacheBenchmark.Case]
 }

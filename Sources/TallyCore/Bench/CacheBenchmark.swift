@@ -1,0 +1,52 @@
+import GRDB
+
+/// Per-request latency of the cache in front of the engine, in-process:
+/// each request timed on its own, so that medians and p99 are real.
+public enum CacheBenchmark {
+    public struct Case: Sendable, Codable, Equatable {
+        public var name: String
+        /// Microseconds per request, sorted.
+        public var samples: [Double]
+
+        public func percentile(_ p: Double) -> Double {
+            guard !samples.isEmpty else { return 0 }
+            return samples[min(samples.count - 1, Int((Double(samples.count) * p).rounded(.down)))]
+        }
+        public var median: Double { percentile(0.5) }
+        public var p99: Double { percentile(0.99) }
+    }
+
+    /// Plain hits (TTL only), validated hits (`data_version` checked first),
+    /// the `data_version` read alone, and misses (computed each time).
+    public static func measure(reader: any DatabaseReader, requests: Int = 2_000) async throws -> [Case] {
+        var plainPolicy = CachePolicy()
+        plainPolicy.validation = .ttlOnly
+        let plain = TallyEngine(reader: reader, cache: .using(StatsCache(policy: plainPolicy, monitor: nil)))
+        let validatedCache = try StatsCache(path: reader.path)
+        let validated = TallyEngine(reader: reader, cache: .using(validatedCache))
+        _ = try await plain.dashboard()
+        _ = try await validated.dashboard()
+
+        func time(_ name: String, _ count: Int, _ body: () async throws -> Void) async rethrows -> Case {
+            var samples: [Double] = []
+            samples.reserveCapacity(count)
+            for _ in 0..<count {
+                let start = ContinuousClock.now
+                try await body()
+                let d = ContinuousClock.now - start
+                samples.append(Double(d.components.seconds) * 1e6 + Double(d.components.attoseconds) * 1e-12)
+            }
+            return Case(name: name, samples: samples.sorted())
+        }
+        let monitor = validatedCache.monitor!
+        return [
+            try await time("cache.hit-plain", requests) { _ = try await plain.dashboard() },
+            try await time("cache.hit-validated", requests) { _ = try await validated.dashboard() },
+            try await time("cache.data-version-read", requests) { _ = try monitor.read() },
+            try await time("cache.miss", 5) {
+                validatedCache.invalidateAll()
+                _ = try await validated.dashboard()
+            },
+        ]
+    }
+}
