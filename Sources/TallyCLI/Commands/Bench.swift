@@ -1,66 +1,106 @@
 import ArgumentParser
 import Foundation
+import GRDB
 import TallyCore
 
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Time the engine's strategies side by side on a database (medians of --runs).")
+        abstract: "Time the engine's strategies side by side, with and without the documented indexes.",
+        discussion: """
+            Works on two temporary copies of the database (made with SQLite's backup API from a \
+            read-only connection): one with the documented indexes, one without. The file itself is \
+            never written. Prints each case's median and min–max of --runs, its ratio to the floor \
+            (the same SELECTs stepped without aggregating) and to the best SQL strategy, \
+            the cache's per-request latency, and EXPLAIN QUERY PLAN highlights.
+            """)
 
     @OptionGroup var database: DatabaseOption
 
     @Option(name: .long, help: "Timed runs per case.")
     var runs: Int = 5
 
+    @Option(name: .long, help: "A case whose first run takes longer than this many seconds is run once.")
+    var budget: Double = 2
+
     @OptionGroup var output: FormatOption
 
     func validate() throws {
         if runs < 1 || runs > 1000 { throw ValidationError("--runs must be between 1 and 1000, got \(runs)") }
+        if !(budget > 0) { throw ValidationError("--budget must be a positive number of seconds") }
+    }
+
+    /// One variant's results.
+    struct Variant: Encodable {
+        let name: String
+        let cases: [EngineBenchmark.Case]
+        let cache: [CacheBenchmark.Case]
+        let plans: [PlanHighlights]
     }
 
     func run() async throws {
-        let pool = try TallyDatabase.openReadOnly(path: database.db)
-        let workloads = EngineBenchmark.dashboardWorkloads() + EngineBenchmark.tableWorkloads()
-            + EngineBenchmark.revenueWorkloads(period: .month, zone: try Zone("UTC"))
-            + EngineBenchmark.revenueWorkloads(period: .day, zone: try Zone("Europe/Paris"))
-            + EngineBenchmark.moduleWorkloads()
-        let cases: [EngineBenchmark.Case]
-        do { cases = try EngineBenchmark.measure(workloads, reader: pool, runs: runs) } catch {
-            throw TallyError.wrapping(error, path: database.db)
-        }
-        let cacheCases: [CacheBenchmark.Case]
-        do { cacheCases = try await CacheBenchmark.measure(reader: pool) } catch {
-            throw TallyError.wrapping(error, path: database.db)
+        let source = try TallyDatabase.openReadOnly(path: database.db)
+        let copies: BenchmarkCopies
+        do { copies = try BenchmarkCopies.make(from: source) } catch { throw TallyError.wrapping(error, path: database.db) }
+        try source.close()
+        defer { copies.remove() }
+        if output.resolved == .table { printError("measuring copies of \(database.db) in \(copies.directory.path) …") }
+        var variants: [Variant] = []
+        for (name, path) in [("with indexes", copies.withIndexes), ("without indexes", copies.withoutIndexes)] {
+            let pool = try TallyDatabase.openReadOnly(path: path)
+            let workloads = EngineBenchmark.dashboardWorkloads() + EngineBenchmark.tableWorkloads()
+                + EngineBenchmark.revenueWorkloads(period: .month, zone: try Zone("UTC"))
+                + EngineBenchmark.revenueWorkloads(period: .day, zone: try Zone("Europe/Paris"), lastDays: 90, reader: pool)
+                + EngineBenchmark.moduleWorkloads()
+            do {
+                let cases = try EngineBenchmark.measure(workloads, reader: pool, runs: runs, budget: budget)
+                let cache = name == "with indexes" ? try await CacheBenchmark.measure(reader: pool) : []
+                let plans = PlanHighlights.summarize(try await pool.read { try QueryPlanExplainer.explainAll(in: $0) })
+                variants.append(Variant(name: name, cases: cases, cache: cache, plans: plans))
+            } catch {
+                throw TallyError.wrapping(error, path: database.db)
+            }
+            try pool.close()
         }
         switch output.resolved {
-        case .json: try printJSON(BenchReport(cases: cases, cache: cacheCases))
+        case .json:
+            try printJSON(variants)
         case .csv:
-            print("case,median_ms,min_ms,max_ms")
-            for c in cases { print("\(c.name),\(c.median),\(c.min),\(c.max)") }
-            for c in cacheCases { print("\(c.name),\(c.median / 1000),\(c.samples.first! / 1000),\(c.samples.last! / 1000)") }
-        case .table:
-            var table = TextTable(["case", "median ms", "min–max ms", "× floor", "× best SQL"], rightAligned: [1, 2, 3, 4])
-            for c in cases {
-                let group = c.name.split(separator: ".").dropLast().joined(separator: ".")
-                let floor = cases.first { $0.name == group + ".floor" }?.median
-                let bestSQL = cases.filter { $0.name == group + ".grouped" || $0.name == group + ".naive" }.map(\.median).min()
-                table.add([c.name, String(format: "%.2f", c.median), String(format: "%.2f–%.2f", c.min, c.max),
-                           floor.map { String(format: "%.2f", c.median / $0) } ?? "",
-                           bestSQL.map { String(format: "%.2f", c.median / $0) } ?? ""])
+            print("variant,case,median_ms,min_ms,max_ms,runs")
+            for v in variants {
+                for c in v.cases { print("\(v.name),\(c.name),\(c.median),\(c.min),\(c.max),\(c.samples.count)") }
+                for c in v.cache { print("\(v.name),\(c.name),\(c.median / 1000),\(c.samples.first! / 1000),\(c.samples.last! / 1000),\(c.samples.count)") }
             }
-            print(table.render())
-            print("")
-            var cache = TextTable(["cache case (per request)", "p50 µs", "p99 µs", "min–max µs"], rightAligned: [1, 2, 3])
-            for c in cacheCases {
+        case .table:
+            for v in variants { print(Self.render(v, runs: runs)) }
+        }
+    }
+
+    static func render(_ v: Variant, runs: Int) -> String {
+        var out = ["## \(v.name)"]
+        var table = TextTable(["case", "median ms", "min–max ms", "× floor", "× best SQL"], rightAligned: [1, 2, 3, 4])
+        for c in v.cases {
+            let group = c.name.split(separator: ".").dropLast().joined(separator: ".")
+            let floor = v.cases.first { $0.name == group + ".floor" }?.median
+            let bestSQL = v.cases.filter { $0.name == group + ".grouped" || $0.name == group + ".naive" }.map(\.median).min()
+            let once = c.samples.count < runs ? " (1 run)" : ""
+            table.add([c.name + once, String(format: "%.2f", c.median), String(format: "%.2f–%.2f", c.min, c.max),
+                       floor.map { String(format: "%.2f", c.median / $0) } ?? "",
+                       bestSQL.map { String(format: "%.2f", c.median / $0) } ?? ""])
+        }
+        out.append(table.render())
+        if !v.cache.isEmpty {
+            var cache = TextTable(["cache (per request)", "p50 µs", "p99 µs", "min–max µs"], rightAligned: [1, 2, 3])
+            for c in v.cache {
                 cache.add([c.name, String(format: "%.2f", c.median), String(format: "%.2f", c.p99),
                            String(format: "%.2f–%.2f", c.samples.first!, c.samples.last!)])
             }
-            print(cache.render())
+            out.append(cache.render())
         }
+        var plans = TextTable(["EXPLAIN", "statements", "use an index", "covering", "temp B-trees", "full scans"], rightAligned: [1, 2, 3, 4])
+        for p in v.plans {
+            plans.add([p.strategy, "\(p.statements)", "\(p.usingIndex)", "\(p.covering)", "\(p.tempBTrees)", p.fullScans.joined(separator: ", ")])
+        }
+        out.append(plans.render())
+        return out.joined(separator: "\n\n") + "\n"
     }
-}
-
-/// `tally bench --format json`.
-struct BenchReport: Encodable {
-    let cases: [EngineBenchmark.Case]
-    let cache: [CacheBenchmark.Case]
 }

@@ -61,10 +61,16 @@ public enum EngineBenchmark {
         return workloads
     }
 
-    /// Revenue per `period` in `zone` over the data's range, each strategy and the floor.
-    public static func revenueWorkloads(period: Period, zone: Zone) -> [Workload] {
-        let query = try! RevenueQuery(period: period, zone: zone)
-        let prefix = "revenue.\(period.rawValue).\(zone.identifier.replacingOccurrences(of: "/", with: "-"))"
+    /// Revenue per `period` in `zone`, each strategy and the floor: over the
+    /// data's range, or over its last `lastDays` days when given.
+    public static func revenueWorkloads(period: Period, zone: Zone, lastDays: Int? = nil, reader: (any DatabaseReader)? = nil) -> [Workload] {
+        var revenueQuery = try! RevenueQuery(period: period, zone: zone)
+        if let lastDays, let reader,
+           let last = try? reader.read({ try Int64.fetchOne($0, sql: "SELECT MAX(createdAt) FROM payments") }) {
+            revenueQuery = try! RevenueQuery(period: period, zone: zone, from: last - Int64(lastDays) * 86_400_000, to: last + 1)
+        }
+        let query = revenueQuery
+        let prefix = "revenue.\(period.rawValue)\(lastDays.map { "-last\($0)d" } ?? "").\(zone.identifier.replacingOccurrences(of: "/", with: "-"))"
         return [Workload.transaction("\(prefix).floor") { db in
             _ = try TallyEngine.floor([RevenueQuery.stat(grid: try query.grid(in: db))], in: db)
         }] + Strategy.allCases.map { strategy in
@@ -94,17 +100,33 @@ public enum EngineBenchmark {
     /// Runs every workload `runs` times, interleaved (run 1 of each, then run
     /// 2 of each, …) after one warm-up run each, each run in its own read
     /// transaction.
-    public static func measure(_ workloads: [Workload], reader: any DatabaseReader, runs: Int) throws -> [Case] {
+    ///
+    /// - parameter budget: a case whose warm-up run takes longer than this
+    ///   many seconds is not repeated: its warm-up is its one sample (naive
+    ///   revenue per day without an index is a full scan per day).
+    public static func measure(_ workloads: [Workload], reader: any DatabaseReader, runs: Int,
+                               budget: Double = .infinity) throws -> [Case] {
         var cases = workloads.map { Case(name: $0.name, samples: []) }
-        for workload in workloads { try workload.run(reader) }
+        var repeated = Array(repeating: true, count: workloads.count)
+        for (i, workload) in workloads.enumerated() {
+            let warmUp = try milliseconds { try workload.run(reader) }
+            if warmUp > budget * 1000 {
+                repeated[i] = false
+                cases[i].samples = [warmUp]
+            }
+        }
         for _ in 0..<runs {
-            for (i, workload) in workloads.enumerated() {
-                let start = ContinuousClock.now
-                try workload.run(reader)
-                let d = ContinuousClock.now - start
-                cases[i].samples.append(Double(d.components.seconds) * 1e3 + Double(d.components.attoseconds) * 1e-15)
+            for (i, workload) in workloads.enumerated() where repeated[i] {
+                cases[i].samples.append(try milliseconds { try workload.run(reader) })
             }
         }
         return cases
+    }
+
+    private static func milliseconds(_ body: () throws -> Void) rethrows -> Double {
+        let start = ContinuousClock.now
+        try body()
+        let d = ContinuousClock.now - start
+        return Double(d.components.seconds) * 1e3 + Double(d.components.attoseconds) * 1e-15
     }
 }

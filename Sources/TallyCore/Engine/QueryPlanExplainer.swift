@@ -29,7 +29,7 @@ public enum QueryPlanExplainer {
         let stats = Dashboard.stats + [RevenueQuery.stat(grid: grid)]
 
         for scan in SinglePassScanner.plan(stats) {
-            result.append(try explain(scan.sql, arguments: [], strategy: "single-pass",
+            result.append(try explain(scan.sql, arguments: StatementArguments(scan.arguments), strategy: "single-pass",
                                       purpose: scan.stats.map(\.name).joined(separator: ", "), in: db))
         }
         let functions = StatSQL.registerBucketFunctions(stats, in: db)

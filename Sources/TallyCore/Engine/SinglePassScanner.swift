@@ -14,8 +14,14 @@ struct SinglePassScanner {
         let table: String
         let columns: [String]
         let stats: [Stat]
+        /// Conditions every stat of the scan applies (pushed into SQL so that
+        /// SQLite can use an index and skip rows; the stats still check them).
+        let conditions: [String]
+        let arguments: [DatabaseValue]
 
-        var sql: String { "SELECT \(columns.joined(separator: ", ")) FROM \(table)" }
+        var sql: String {
+            "SELECT \(columns.joined(separator: ", ")) FROM \(table)" + StatSQL.whereClause(conditions)
+        }
     }
 
     /// Groups stats by table, so that each table is read once.
@@ -34,15 +40,48 @@ struct SinglePassScanner {
             }
             // `SELECT  FROM t` is not SQL; a count-only scan reads the rowid.
             if columns.isEmpty { columns = ["rowid"] }
-            return TableScan(table: table, columns: columns, stats: stats)
+            let (conditions, arguments) = commonConditions(stats)
+            return TableScan(table: table, columns: columns, stats: stats, conditions: conditions, arguments: arguments)
         }
+    }
+
+    /// The filters shared by every stat, and the hull of their time ranges
+    /// when every stat is bucketed on the same column: a revenue scan reads
+    /// `WHERE status = 'COMPLETED' AND createdAt >= ? AND createdAt < ?`.
+    static func commonConditions(_ stats: [Stat]) -> ([String], [DatabaseValue]) {
+        var conditions: [String] = []
+        var arguments: [DatabaseValue] = []
+        if let first = stats.first {
+            for filter in first.filters where stats.allSatisfy({ $0.filters.contains(filter) }) {
+                if filter.value == .null {
+                    conditions.append("\(filter.column) IS NULL")
+                } else {
+                    conditions.append("\(filter.column) = ?")
+                    arguments.append(filter.value.databaseValue)
+                }
+            }
+            let buckets = stats.compactMap(\.bucket)
+            if buckets.count == stats.count, let column = buckets.first?.column, buckets.allSatisfy({ $0.column == column }) {
+                conditions.append("\(column) >= ? AND \(column) < ?")
+                arguments.append(buckets.map(\.grid.from).min()!.databaseValue)
+                arguments.append(buckets.map(\.grid.to).max()!.databaseValue)
+            }
+        }
+        return (conditions, arguments)
+    }
+
+    /// Prepares a scan's statement with its arguments bound.
+    private static func prepare(_ scan: TableScan, in db: Database) throws -> Statement {
+        let statement = try db.makeStatement(sql: scan.sql)
+        if !scan.arguments.isEmpty { try statement.setArguments(StatementArguments(scan.arguments)) }
+        return statement
     }
 
     /// Runs one table's scan.
     ///
     /// - returns: the results of its stats, and the number of rows scanned.
     static func run(_ scan: TableScan, in db: Database) throws -> (results: [StatResult], rows: Int) {
-        let statement = try db.makeStatement(sql: scan.sql)
+        let statement = try prepare(scan, in: db)
         let handle = statement.sqliteStatement
         let slot = { (column: String) in scan.columns.firstIndex(of: column)! }
         let columnCount = scan.columns.count
@@ -110,7 +149,7 @@ struct SinglePassScanner {
     /// - returns: the number of rows and a checksum, so that the reads cannot
     ///   be optimised away.
     static func floor(_ scan: TableScan, in db: Database) throws -> (rows: Int, checksum: Int64) {
-        let statement = try db.makeStatement(sql: scan.sql)
+        let statement = try prepare(scan, in: db)
         let handle = statement.sqliteStatement
         let n = Int32(scan.columns.count)
         var rows = 0
