@@ -18,9 +18,14 @@ struct SinglePassScanner {
         /// SQLite can use an index and skip rows; the stats still check them).
         let conditions: [String]
         let arguments: [DatabaseValue]
+        /// The time range pushed into `conditions`, if any.
+        let range: (column: String, from: Int64, to: Int64)?
 
-        var sql: String {
-            "SELECT \(columns.joined(separator: ", ")) FROM \(table)" + StatSQL.whereClause(conditions)
+        var sql: String { sql(pushdown: true) }
+
+        /// Without pushdown, the plain scan: see `prepare(_:in:)`.
+        func sql(pushdown: Bool) -> String {
+            "SELECT \(columns.joined(separator: ", ")) FROM \(table)" + (pushdown ? StatSQL.whereClause(conditions) : "")
         }
     }
 
@@ -40,17 +45,18 @@ struct SinglePassScanner {
             }
             // `SELECT  FROM t` is not SQL; a count-only scan reads the rowid.
             if columns.isEmpty { columns = ["rowid"] }
-            let (conditions, arguments) = commonConditions(stats)
-            return TableScan(table: table, columns: columns, stats: stats, conditions: conditions, arguments: arguments)
+            let (conditions, arguments, range) = commonConditions(stats)
+            return TableScan(table: table, columns: columns, stats: stats, conditions: conditions, arguments: arguments, range: range)
         }
     }
 
     /// The filters shared by every stat, and the hull of their time ranges
     /// when every stat is bucketed on the same column: a revenue scan reads
     /// `WHERE status = 'COMPLETED' AND createdAt >= ? AND createdAt < ?`.
-    static func commonConditions(_ stats: [Stat]) -> ([String], [DatabaseValue]) {
+    static func commonConditions(_ stats: [Stat]) -> ([String], [DatabaseValue], (column: String, from: Int64, to: Int64)?) {
         var conditions: [String] = []
         var arguments: [DatabaseValue] = []
+        var range: (column: String, from: Int64, to: Int64)?
         if let first = stats.first {
             for filter in first.filters where stats.allSatisfy({ $0.filters.contains(filter) }) {
                 if filter.value == .null {
@@ -62,18 +68,35 @@ struct SinglePassScanner {
             }
             let buckets = stats.compactMap(\.bucket)
             if buckets.count == stats.count, let column = buckets.first?.column, buckets.allSatisfy({ $0.column == column }) {
+                let from = buckets.map(\.grid.from).min()!, to = buckets.map(\.grid.to).max()!
                 conditions.append("\(column) >= ? AND \(column) < ?")
-                arguments.append(buckets.map(\.grid.from).min()!.databaseValue)
-                arguments.append(buckets.map(\.grid.to).max()!.databaseValue)
+                arguments.append(from.databaseValue)
+                arguments.append(to.databaseValue)
+                range = (column, from, to)
             }
         }
-        return (conditions, arguments)
+        return (conditions, arguments, range)
     }
 
     /// Prepares a scan's statement with its arguments bound.
-    private static func prepare(_ scan: TableScan, in db: Database) throws -> Statement {
-        let statement = try db.makeStatement(sql: scan.sql)
-        if !scan.arguments.isEmpty { try statement.setArguments(StatementArguments(scan.arguments)) }
+    ///
+    /// The shared conditions are pushed into SQL when the range is selective:
+    /// SQLite then reads only the matching rows, through an index when there
+    /// is one. When it is not, they are left to the stats: SQLite has no
+    /// histogram here (no STAT4) and takes any index on a range for selective,
+    /// and an index that does not cover the selected columns costs one table
+    /// lookup per row, several times slower than a plain scan over most of
+    /// the table (and the interned comparisons in Swift are cheaper than
+    /// SQLite's per-row `WHERE`). When an index leads with the range column,
+    /// its two ends (O(log n)) tell how much of the column's extent the
+    /// range covers; above a fifth, the plain scan wins.
+    static func prepare(_ scan: TableScan, in db: Database) throws -> Statement {
+        var pushdown = !scan.conditions.isEmpty
+        if let range = scan.range, let fraction = try coveredFraction(scan, range: range, in: db), fraction > 0.2 {
+            pushdown = false
+        }
+        let statement = try db.makeStatement(sql: scan.sql(pushdown: pushdown))
+        if pushdown { try statement.setArguments(StatementArguments(scan.arguments)) }
         return statement
     }
 
@@ -141,6 +164,33 @@ struct SinglePassScanner {
         sqlite3_reset(handle)
         let results = try (0..<kernelCount).map { try kernels[$0].result(interners: interners) }
         return (results, rows)
+    }
+
+    /// The fraction of the range column's extent (among rows matching the
+    /// shared filters) that the range covers, when an index makes the
+    /// extent cheap to read; nil otherwise.
+    static func coveredFraction(_ scan: TableScan, range: (column: String, from: Int64, to: Int64), in db: Database) throws -> Double? {
+        let filterColumns = Set(scan.conditions.compactMap { condition -> String? in
+            condition.hasSuffix(" = ?") || condition.hasSuffix(" IS NULL") ? String(condition.prefix { $0 != " " }) : nil
+        })
+        let indexes = try String.fetchAll(db, sql: "SELECT name FROM pragma_index_list(?)", arguments: [scan.table])
+        let usable = try indexes.contains { index in
+            let columns = try String.fetchAll(db, sql: "SELECT name FROM pragma_index_info(?) ORDER BY seqno", arguments: [index])
+            guard let position = columns.firstIndex(of: range.column) else { return false }
+            return Set(columns[..<position]).isSubset(of: filterColumns)
+        }
+        guard usable else { return nil }
+        let filters = scan.conditions.filter { !$0.hasPrefix(range.column + " >=") }
+        let filterArguments = Array(scan.arguments.dropLast(2))
+        let whereClause = StatSQL.whereClause(filters)
+        let low = try DatabaseValue.fetchOne(db, sql: "SELECT MIN(\(range.column)) FROM \(scan.table)\(whereClause)",
+                                             arguments: StatementArguments(filterArguments)).flatMap(Int64.fromDatabaseValue)
+        let high = try DatabaseValue.fetchOne(db, sql: "SELECT MAX(\(range.column)) FROM \(scan.table)\(whereClause)",
+                                              arguments: StatementArguments(filterArguments)).flatMap(Int64.fromDatabaseValue)
+        guard let low, let high else { return 0 }
+        let extent = Double(high - low + 1)
+        let covered = Double(max(0, min(range.to, high + 1) - max(range.from, low)))
+        return covered / extent
     }
 
     /// The floor every strategy is measured against: steps the same `SELECT`
