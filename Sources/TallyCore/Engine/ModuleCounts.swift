@@ -26,7 +26,7 @@ public struct ModuleCounts: Codable, Sendable, Equatable {
     ///
     /// - parameter ids: the organizations to count, in any order, or nil for all.
     /// - throws: `TallyError.invalidInput` naming an organization that does not exist.
-    static func compute(ids: [String]?, strategy: ModuleStrategy, in db: Database) throws -> [Organization] {
+    public static func compute(ids: [String]?, strategy: ModuleStrategy, in db: Database) throws -> [Organization] {
         let organizations: [Organization]
         switch strategy {
         case .batched:
