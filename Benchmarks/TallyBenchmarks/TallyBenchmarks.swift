@@ -19,51 +19,35 @@ let benchmarks: @Sendable () -> Void = {
 
     for indexes in [true, false] {
         let suffix = indexes ? "idx" : "noidx"
-
-        // Dashboard: the floor, then each strategy as the engine runs it.
-        Benchmark("dashboard.floor.\(suffix)") { benchmark in
-            let pool = Fixtures.pool(indexes: indexes)
-            for _ in benchmark.scaledIterations {
-                blackHole(try! pool.read { try TallyEngine.floor(Dashboard.stats, in: $0) })
+        let pool = { Fixtures.pool(indexes: indexes) }
+        // The same workloads `tally bench` times: the dashboard (floor and each
+        // strategy, fanned out and on one connection), each table's scan,
+        // revenue per month in UTC and per day in a DST zone (last 90 days:
+        // without an index, naive is a full scan per day), module counts.
+        let workloads = EngineBenchmark.dashboardWorkloads() + EngineBenchmark.tableWorkloads()
+            + EngineBenchmark.revenueWorkloads(period: .month, zone: try! Zone("UTC"))
+        for workload in workloads {
+            Benchmark("\(workload.name).\(suffix)") { benchmark in
+                let reader = pool()
+                for _ in benchmark.scaledIterations { try! workload.run(reader) }
             }
         }
         for strategy in Strategy.allCases {
-            Benchmark("dashboard.\(strategy.rawValue).\(suffix)") { benchmark in
-                let engine = TallyEngine(reader: Fixtures.pool(indexes: indexes), cache: .disabled)
+            Benchmark("revenue.day-last90d.Europe-Paris.\(strategy.rawValue).\(suffix)") { benchmark in
+                let reader = pool()
+                let query = try! revenueQuery(.day, "Europe/Paris", lastDays: 90, pool: reader)
                 for _ in benchmark.scaledIterations {
-                    blackHole(try! engine.compute(Dashboard.stats, strategy: strategy))
-                }
-            }
-            Benchmark("dashboard-1conn.\(strategy.rawValue).\(suffix)") { benchmark in
-                let pool = Fixtures.pool(indexes: indexes)
-                for _ in benchmark.scaledIterations {
-                    blackHole(try! pool.read { try TallyEngine.dashboard(in: $0, strategy: strategy) })
+                    blackHole(try! reader.read { try TallyEngine.revenue(query, in: $0, strategy: strategy) })
                 }
             }
         }
-
-        // Revenue: per month in UTC over the data's range; per day in a DST
-        // zone over the last 90 days (a full scan per day without an index).
-        for (period, zone, lastDays) in [(Period.month, "UTC", nil), (Period.day, "Europe/Paris", 90)] as [(Period, String, Int?)] {
-            let name = "revenue.\(period.rawValue).\(zone.replacingOccurrences(of: "/", with: "-"))"
-            for strategy in Strategy.allCases {
-                Benchmark("\(name).\(strategy.rawValue).\(suffix)") { benchmark in
-                    let pool = Fixtures.pool(indexes: indexes)
-                    let query = try! revenueQuery(period, zone, lastDays: lastDays, pool: pool)
-                    for _ in benchmark.scaledIterations {
-                        blackHole(try! pool.read { try TallyEngine.revenue(query, in: $0, strategy: strategy) })
-                    }
-                }
-            }
-        }
-
         // Module counts over 1,000 organizations: one batched query vs N+1.
         for strategy in ModuleStrategy.allCases {
-            Benchmark("modules.\(strategy.rawValue).\(suffix)") { benchmark in
-                let pool = Fixtures.pool(indexes: indexes)
-                let ids = Fixtures.organizations(1_000, in: pool)
+            Benchmark("modules-1000.\(strategy.rawValue).\(suffix)") { benchmark in
+                let reader = pool()
+                let ids = Fixtures.organizations(1_000, in: reader)
                 for _ in benchmark.scaledIterations {
-                    blackHole(try! pool.read { try ModuleCounts.compute(ids: ids, strategy: strategy, in: $0) })
+                    blackHole(try! reader.read { try ModuleCounts.compute(ids: ids, strategy: strategy, in: $0) })
                 }
             }
         }
