@@ -250,6 +250,17 @@ public final class StatsCache: @unchecked Sendable {
         baseline = version
     }
 
+    /// Validates, then returns the data version the cache now vouches for:
+    /// answers served from now on reflect at least this version. Combined
+    /// with a key it makes an HTTP `ETag`. Nil without a monitor.
+    public func currentVersion() throws -> Int64? {
+        guard monitor != nil else { return nil }
+        try validate()
+        lock.lock()
+        defer { lock.unlock() }
+        return baseline
+    }
+
     /// Drops the entries that read any of `tables`.
     public func invalidate(tables: Set<String>) {
         lock.lock()

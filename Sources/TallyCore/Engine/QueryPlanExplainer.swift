@@ -49,6 +49,19 @@ public enum QueryPlanExplainer {
         return result
     }
 
+    /// The plans of the statements one strategy runs for `stats`.
+    public static func explain(_ stats: [Stat], strategy: Strategy, in db: Database) throws -> [ExplainedStatement] {
+        let functions = StatSQL.registerBucketFunctions(stats, in: db)
+        defer { functions.forEach { db.remove(function: $0) } }
+        let statements: [(sql: String, arguments: StatementArguments)]
+        switch strategy {
+        case .singlePass: statements = SinglePassScanner.plan(stats).map { ($0.sql, StatementArguments($0.arguments)) }
+        case .grouped: statements = GroupedStrategy.statements(stats)
+        case .naive: statements = NaiveStrategy.statements(stats)
+        }
+        return try statements.map { try explain($0.sql, arguments: $0.arguments, strategy: strategy.rawValue, purpose: "", in: db) }
+    }
+
     public static func explain(_ sql: String, arguments: StatementArguments, strategy: String, purpose: String,
                                in db: Database) throws -> ExplainedStatement {
         let rows = try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql, arguments: arguments)

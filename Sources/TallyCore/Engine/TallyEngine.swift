@@ -34,11 +34,16 @@ public struct TallyEngine: Sendable {
     public let maximumParallelism: Int
     /// The cache in front of `dashboard`, `revenue` and `moduleCounts`, if any.
     public let cache: StatsCache?
+    /// A computation slower than this many seconds is logged once at warning,
+    /// with its SQL and a plan summary (the seeds' "analyse slow queries").
+    public let slowQueryThreshold: Double
+    private let slowQueries = SlowQueryLog()
 
     public init(reader: any DatabaseReader, cache: CacheChoice = .automatic, logger: Logger = Logger(label: "tally.engine"),
-                maximumParallelism: Int = ProcessInfo.processInfo.activeProcessorCount) {
+                maximumParallelism: Int = ProcessInfo.processInfo.activeProcessorCount, slowQueryThreshold: Double = 0.2) {
         self.reader = reader
         self.logger = logger
+        self.slowQueryThreshold = slowQueryThreshold
         self.maximumParallelism = max(1, maximumParallelism)
         switch cache {
         case .disabled:
@@ -100,6 +105,7 @@ public struct TallyEngine: Sendable {
             dashboard.meta = ResponseMeta(strategy: strategy.rawValue, computedAt: Self.timestamp(Date()),
                                           durationMs: Self.milliseconds(since: computeStarted))
             EngineMetrics.record(request: "dashboard", strategy: strategy.rawValue, nanoseconds: Self.nanoseconds(since: computeStarted))
+            engine.noteDuration(of: "dashboard", strategy: strategy, since: computeStarted) { Dashboard.stats }
             return dashboard
         }
         dashboard.meta.cache = status.rawValue
@@ -122,6 +128,9 @@ public struct TallyEngine: Sendable {
             let computeStarted = ContinuousClock.now
             let revenue = try await engine.background { try engine.reader.read { db in try Self.revenue(query, in: db, strategy: strategy) } }
             EngineMetrics.record(request: "revenue", strategy: strategy.rawValue, nanoseconds: Self.nanoseconds(since: computeStarted))
+            engine.noteDuration(of: "revenue", strategy: strategy, since: computeStarted) {
+                (try? engine.reader.read { [RevenueQuery.stat(grid: try query.grid(in: $0))] }) ?? []
+            }
             return revenue
         }
         revenue.meta = Revenue.Meta(cache: status.rawValue, durationMs: Self.milliseconds(since: started))
@@ -158,6 +167,22 @@ public struct TallyEngine: Sendable {
         let results = try await background { try engine.compute(stats, strategy: strategy) }
         EngineMetrics.record(request: "stats", strategy: strategy.rawValue, nanoseconds: Self.nanoseconds(since: started))
         return results
+    }
+
+    /// Logs a slow computation once per kind and strategy, with its SQL and plans.
+    func noteDuration(of kind: String, strategy: Strategy, since start: ContinuousClock.Instant, stats: () -> [Stat]) {
+        let seconds = Double(Self.nanoseconds(since: start)) / 1e9
+        guard seconds > slowQueryThreshold, slowQueries.firstTime("\(kind)|\(strategy.rawValue)") else { return }
+        let stats = stats()
+        let plans = (try? reader.read { try QueryPlanExplainer.explain(stats, strategy: strategy, in: $0) }) ?? []
+        let summary = plans.map { plan in
+            let access = plan.indexes.isEmpty ? "full scan of \(plan.fullScans.joined(separator: ", "))" : "index \(plan.indexes.joined(separator: ", "))"
+            return "\(plan.sql) -- \(access)\(plan.tempBTree ? ", temp B-tree" : "")"
+        }.joined(separator: " | ")
+        logger.warning("slow query", metadata: [
+            "kind": "\(kind)", "strategy": "\(strategy.rawValue)",
+            "ms": "\((seconds * 1e6).rounded() / 1e3)", "thresholdMs": "\(slowQueryThreshold * 1e3)", "sql": "\(summary)",
+        ])
     }
 
     // MARK: - Inside a transaction
@@ -220,5 +245,17 @@ public struct TallyEngine: Sendable {
 
     static func milliseconds(since start: ContinuousClock.Instant) -> Double {
         (Double(nanoseconds(since: start)) / 1_000).rounded() / 1_000
+    }
+}
+
+/// Remembers which slow computations were logged, so each is logged once.
+final class SlowQueryLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var seen: Set<String> = []
+
+    func firstTime(_ key: String) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return seen.insert(key).inserted
     }
 }

@@ -28,7 +28,7 @@ public struct TallyError: Error, Sendable, CustomStringConvertible, LocalizedErr
     public var description: String { message }
     public var errorDescription: String? { message }
 
-    static func invalid(_ message: String) -> TallyError { TallyError(.invalidInput, message) }
+    public static func invalid(_ message: String) -> TallyError { TallyError(.invalidInput, message) }
 }
 
 extension TallyError {

@@ -1,0 +1,229 @@
+import Foundation
+import GRDB
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Testing
+import TallyCore
+import TallyHTTP
+
+/// A generated database in a temporary directory.
+final class Fixture: @unchecked Sendable {
+    let directory: URL
+    let path: String
+    let writer: DatabasePool
+
+    init(bookings: Int = 1_500) throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("tally-http-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        path = directory.appendingPathComponent("t.sqlite").path
+        writer = try TallyDatabase.openForWriting(path: path)
+        _ = try DataGenerator(bookings: bookings, seed: 3).run(in: writer)
+    }
+
+    deinit { try? FileManager.default.removeItem(at: directory) }
+
+    func service() throws -> TallyHTTPService {
+        TallyHTTPService(engine: TallyEngine(reader: try TallyDatabase.openReadOnly(path: path)),
+                         metricsText: { "# HELP tally_test 1\n" })
+    }
+
+    /// A host application with its own route, Tally's mounted under `path`.
+    func app(at path: String = "") throws -> some ApplicationProtocol {
+        let router = Router()
+        router.get("/hello") { _, _ in "host route" }
+        addTallyRoutes(to: router, atPath: path, service: try service())
+        return Application(router: router)
+    }
+}
+
+func json(_ buffer: ByteBuffer) throws -> [String: Any] {
+    try JSONSerialization.jsonObject(with: Data(buffer: buffer)) as! [String: Any]
+}
+
+@Suite("HTTP routes")
+struct HTTPTests {
+    @Test("dashboard: contract JSON, ETag, 304 without recomputation")
+    func dashboardETag() async throws {
+        let fixture = try Fixture()
+        let service = try fixture.service()
+        let router = Router()
+        addTallyRoutes(to: router, service: service)
+        try await Application(router: router).test(.router) { client in
+            let etag = try await client.execute(uri: "/api/dashboard", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(response.headers[.contentType]?.hasPrefix("application/json") == true)
+                #expect(response.headers[.cacheControl] == "private, max-age=5")
+                let body = try json(response.body)
+                #expect(Set(body.keys) == ["users", "drivers", "vehicles", "bookings", "payments", "modules", "meta"])
+                #expect((body["meta"] as? [String: Any])?["cache"] as? String == "miss")
+                return try #require(response.headers[.eTag])
+            }
+            try await client.execute(uri: "/api/dashboard", method: .get, headers: [.ifNoneMatch: etag]) { response in
+                #expect(response.status == .notModified)
+                #expect(response.body.readableBytes == 0)
+                #expect(response.headers[.eTag] == etag)
+            }
+            #expect(service.engine.cache?.snapshot.loadsSucceeded == 1)
+            #expect(service.engine.cache?.snapshot.requests == 1)  // the 304 computed nothing, looked nothing up
+            // A write changes the version: the old ETag no longer matches.
+            try await fixture.writer.write {
+                try $0.execute(sql: "INSERT INTO payments (bookingId, amount, status, createdAt) VALUES (1, 5, 'COMPLETED', 1)")
+            }
+            try await client.execute(uri: "/api/dashboard", method: .get, headers: [.ifNoneMatch: etag]) { response in
+                #expect(response.status == .ok)
+                #expect(response.headers[.eTag] != etag)
+            }
+        }
+    }
+
+    @Test("bad input is a 400 with a JSON error, never a 500", arguments: [
+        "/api/revenue?period=fortnight", "/api/revenue?tz=Mars/Olympus", "/api/revenue?from=2024-13-45",
+        "/api/revenue?from=2024-02-01&to=2024-01-01", "/api/revenue?from=%27;%20DROP%20TABLE%20payments;%20--",
+        "/api/bookings?limit=0", "/api/bookings?limit=1001", "/api/bookings?limit=-5", "/api/bookings?limit=abc",
+        "/api/bookings?limit=99999999999999999999999", "/api/bookings?cursor=not-a-cursor!", "/api/bookings?cursor=djE6eDp5",
+        "/api/bookings?status=LOST", "/api/organizations?cursor=%00%00", "/api/organizations?limit=1e3",
+        "/api/dashboard?strategy=magic", "/api/revenue?period=day&period=month",
+        "/api/revenue?tz=" + String(repeating: "A", count: 300),
+    ])
+    func badInput(uri: String) async throws {
+        let fixture = try Fixture(bookings: 200)
+        try await fixture.app().test(.router) { client in
+            try await client.execute(uri: uri, method: .get) { response in
+                #expect(response.status == .badRequest, "\(uri)")
+                let body = try json(response.body)
+                #expect(body.keys.sorted() == ["error"])
+                #expect((body["error"] as? String)?.isEmpty == false)
+            }
+        }
+        // The database is unchanged.
+        let count = try await fixture.writer.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM payments") }
+        #expect(count ?? 0 > 0)
+    }
+
+    @Test("revenue matches the engine; health and metrics answer")
+    func revenueHealthMetrics() async throws {
+        let fixture = try Fixture(bookings: 500)
+        let expected = try await TallyEngine(reader: fixture.writer, cache: .disabled)
+            .revenue(RevenueQuery(period: "quarter", timeZone: "Europe/Paris", from: "2024-01-01", to: "2025-01-01"))
+        try await fixture.app().test(.router) { client in
+            try await client.execute(uri: "/api/revenue?period=quarter&tz=Europe/Paris&from=2024-01-01&to=2025-01-01", method: .get) { response in
+                #expect(response.status == .ok)
+                let body = try json(response.body)
+                let buckets = body["buckets"] as! [[String: Any]]
+                #expect(buckets.map { $0["start"] as! String } == expected.buckets.map(\.start))
+                #expect(buckets.map { ($0["amount"] as! NSNumber).int64Value } == expected.buckets.map(\.amount))
+                #expect(body["from"] as? String == "2024-01-01T00:00:00+01:00")
+            }
+            try await client.execute(uri: "/health", method: .get) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/metrics", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(String(buffer: response.body).contains("tally_test"))
+            }
+            try await client.execute(uri: "/hello", method: .get) { #expect(String(buffer: $0.body) == "host route") }
+        }
+    }
+
+    @Test("mounted under /stats by a host application")
+    func mounted() async throws {
+        let fixture = try Fixture(bookings: 200)
+        try await fixture.app(at: "/stats").test(.router) { client in
+            try await client.execute(uri: "/stats/api/dashboard", method: .get) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/stats/health", method: .get) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/hello", method: .get) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/api/dashboard", method: .get) { #expect($0.status == .notFound) }
+        }
+    }
+
+    @Test("bookings: newest first, every row once, stable under concurrent inserts; status filter")
+    func bookingsPagination() async throws {
+        let fixture = try Fixture(bookings: 1_200)
+        let all = try await fixture.writer.read { try Int64.fetchAll($0, sql: "SELECT id FROM bookings ORDER BY createdAt DESC, id DESC") }
+        try await fixture.app().test(.router) { client in
+            var seen: [Int64] = []
+            var cursor: String?
+            var pages = 0
+            repeat {
+                let uri = "/api/bookings?limit=100" + (cursor.map { "&cursor=\($0)" } ?? "")
+                cursor = try await client.execute(uri: uri, method: .get) { response in
+                    #expect(response.status == .ok)
+                    let body = try json(response.body)
+                    seen += (body["bookings"] as! [[String: Any]]).map { ($0["id"] as! NSNumber).int64Value }
+                    return body["nextCursor"] as? String
+                }
+                pages += 1
+                // Inserts between pages, newer than everything: never shown, never shifting.
+                try await fixture.writer.write {
+                    try $0.execute(sql: """
+                        INSERT INTO bookings (userId, serviceType, status, price, scheduledDate, createdAt)
+                        VALUES (1, 'RIDE', 'PENDING', 1, 0, 9999999999999)
+                        """)
+                }
+            } while cursor != nil && pages < 100
+            #expect(seen == all)
+            #expect(pages == 12)
+            try await client.execute(uri: "/api/bookings?limit=1000&status=CANCELLED", method: .get) { response in
+                let rows = try json(response.body)["bookings"] as! [[String: Any]]
+                #expect(!rows.isEmpty && rows.allSatisfy { $0["status"] as? String == "CANCELLED" })
+            }
+        }
+    }
+
+    @Test("organizations: pages with active module counts, batched")
+    func organizationsPagination() async throws {
+        let fixture = try Fixture(bookings: 5_000)  // 10 organizations
+        let expected = try await TallyEngine(reader: fixture.writer, cache: .disabled).moduleCounts().organizations
+        try await fixture.app().test(.router) { client in
+            var seen: [[String: Any]] = []
+            var cursor: String?
+            repeat {
+                cursor = try await client.execute(uri: "/api/organizations?limit=3" + (cursor.map { "&cursor=\($0)" } ?? ""), method: .get) { response in
+                    #expect(response.status == .ok)
+                    let body = try json(response.body)
+                    seen += body["organizations"] as! [[String: Any]]
+                    return body["nextCursor"] as? String
+                }
+            } while cursor != nil
+            #expect(seen.map { $0["id"] as! String } == expected.map(\.id))
+            #expect(seen.map { ($0["activeModules"] as! NSNumber).int64Value } == expected.map(\.activeModules))
+        }
+    }
+
+    @Test("pagination uses the documented indexes, with no sort")
+    func paginationPlans() throws {
+        let fixture = try Fixture(bookings: 300)
+        try fixture.writer.read { db in
+            for (sql, index) in [
+                ("SELECT id FROM bookings WHERE (createdAt < 1 OR (createdAt = 1 AND id < 1)) ORDER BY createdAt DESC, id DESC LIMIT 10", "idx_bookings_createdAt"),
+                ("SELECT id FROM bookings WHERE status = 'PENDING' AND (createdAt < 1 OR (createdAt = 1 AND id < 1)) ORDER BY createdAt DESC, id DESC LIMIT 10", "idx_bookings_status_createdAt"),
+            ] {
+                let plan = try QueryPlanExplainer.explain(sql, arguments: [], strategy: "page", purpose: "", in: db)
+                #expect(plan.indexes.contains(index), "\(plan.plan)")
+                #expect(!plan.tempBTree, "\(plan.plan)")
+            }
+        }
+    }
+
+    @Test("a live server on loopback: 400 concurrent requests, one computation, all answered")
+    func liveLoad() async throws {
+        let fixture = try Fixture(bookings: 2_000)
+        let service = try fixture.service()
+        let router = Router()
+        addTallyRoutes(to: router, service: service)
+        try await Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0))).test(.live) { client in
+            try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
+                for i in 0..<400 {
+                    group.addTask {
+                        let uri = i % 4 == 0 ? "/api/revenue?period=month" : "/api/dashboard"
+                        return try await client.execute(uri: uri, method: .get) { $0.status }
+                    }
+                }
+                var statuses: [HTTPResponse.Status] = []
+                for try await status in group { statuses.append(status) }
+                #expect(statuses.count == 400)
+                #expect(statuses.allSatisfy { $0 == .ok })
+            }
+        }
+        #expect(service.engine.cache?.snapshot.loadsSucceeded == 2)  // one dashboard, one revenue
+    }
+}
