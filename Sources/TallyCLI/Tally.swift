@@ -22,7 +22,10 @@ struct Tally: AsyncParsableCommand {
     static func main() async {
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = ProcessInfo.processInfo.environment["TALLY_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
+            // A server logs one line per request at info; one-shot commands only warnings.
+            let serving = CommandLine.arguments.dropFirst().first == "serve"
+            handler.logLevel = ProcessInfo.processInfo.environment["TALLY_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:))
+                ?? (serving ? .info : .warning)
             return handler
         }
         let command: any ParsableCommand

@@ -215,3 +215,57 @@ struct CLITests {
         #expect(csv.stdout.hasPrefix("start,count,amount\n"))
     }
 }
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+@Suite("tally serve", .serialized)
+struct ServeTests {
+    @Test("serves on loopback, answers, stops on SIGTERM with exit 0, leaves the database untouched")
+    func serveLifecycle() async throws {
+        let dir = try CLITests.Directory()
+        let db = dir.file("s.sqlite")
+        #expect(try CLITests.run(["generate", "--db", db, "--bookings", "500"]).status == 0)
+        let convert = Process()
+        convert.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        convert.arguments = ["python3", "-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('PRAGMA journal_mode=DELETE'); c.close()", db]
+        try convert.run()
+        convert.waitUntilExit()
+        let before = try CLITests.fingerprint(db)
+
+        let process = Process()
+        process.executableURL = CLITests.binary
+        process.arguments = ["serve", "--db", db, "--port", "0"]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+        // The startup line carries the URL (port 0 picks a free port).
+        var line = Data()
+        while !line.contains(UInt8(ascii: "\n")) {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            line.append(chunk)
+        }
+        let text = String(decoding: line, as: UTF8.self)
+        let url = try #require(text.split(separator: " ").first { $0.hasPrefix("http://") }.map(String.init))
+        for (path, status) in [("/health", 200), ("/api/dashboard", 200), ("/api/revenue?period=fortnight", 400), ("/metrics", 200)] {
+            let (data, response) = try await URLSession.shared.data(from: URL(string: url + path)!)
+            #expect((response as? HTTPURLResponse)?.statusCode == status, "\(path)")
+            if path == "/metrics" {
+                let body = String(decoding: data, as: UTF8.self)
+                #expect(body.contains("hb_requests"))
+                #expect(body.contains("tally_engine_requests_total"))
+                #expect(body.contains("tally_cache_misses_total"))
+            }
+        }
+        process.terminate()  // SIGTERM
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        #expect(try CLITests.fingerprint(db) == before)
+        #expect(!FileManager.default.fileExists(atPath: db + "-wal"))
+        #expect(!FileManager.default.fileExists(atPath: db + "-shm"))
+    }
+}

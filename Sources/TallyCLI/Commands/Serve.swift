@@ -66,16 +66,19 @@ struct Serve: AsyncParsableCommand {
                 FileHandle.standardOutput.write(Data("tally serve: listening on http://\(host):\(port) (database \(path), read-only)\n".utf8))
             },
             logger: logger)
-        var services: [any Service] = [app]
-        if let cache = engine.cache { services.append(CacheSweeper(cache: cache)) }
-        let group = ServiceGroup(configuration: .init(
-            services: services.map { .init(service: $0) },
-            gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: logger))
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: app)]
+        if let cache = engine.cache {
+            // The sweeper ending (at shutdown) must not end the server.
+            services.append(.init(service: CacheSweeper(cache: cache), successTerminationBehavior: .ignore))
+        }
+        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
             try await group.run()
+        } catch is CancellationError {
+            // Shut down.
         } catch {
             throw TallyError(.file, "cannot serve on \(host):\(port): \(error)")
         }
+        logger.info("stopped")
     }
 }

@@ -20,11 +20,12 @@ public struct CacheSweeper: Service {
         self.interval = interval
     }
 
+    /// Sweeps every `interval` until graceful shutdown or cancellation,
+    /// then returns normally: stopping is not a failure.
     public func run() async throws {
-        // Ends on graceful shutdown or cancellation, whichever comes first.
-        try await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
-                try await Task.sleep(for: interval)
+                do { try await Task.sleep(for: interval) } catch { return }
                 cache.sweep()
             }
         }
