@@ -225,3 +225,44 @@ struct ParallelSnapshotTests {
         #expect(try SnapshotFanOut.run(pool, lanes: lanes) == [501, 501])
     }
 }
+
+import Logging
+
+/// Collects log messages, for asserting what the engine logs.
+final class LogCollector: LogHandler, @unchecked Sendable {
+    private let lock = NSLock()
+    private var records: [(Logger.Level, String, Logger.Metadata)] = []
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .trace
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String, function: String, line: UInt) {
+        lock.withLock { records.append((level, message.description, metadata ?? [:])) }
+    }
+
+    var messages: [(Logger.Level, String, Logger.Metadata)] { lock.withLock { records } }
+}
+
+@Suite("Slow queries")
+struct SlowQueryTests {
+    @Test("a computation over the threshold is logged once at warning, with its SQL and plans")
+    func slowQueryLoggedOnce() async throws {
+        let dir = try TemporaryDirectory()
+        let pool = try generatedDatabase(in: dir, bookings: 200)
+        let collector = LogCollector()
+        let engine = TallyEngine(reader: pool, cache: .disabled, logger: Logger(label: "test") { _ in collector }, slowQueryThreshold: 0)
+        _ = try await engine.dashboard()
+        _ = try await engine.dashboard()
+        _ = try await engine.dashboard(strategy: .grouped)
+        let warnings = collector.messages.filter { $0.0 == .warning && $0.1 == "slow query" }
+        #expect(warnings.count == 2)  // once per kind and strategy
+        #expect(warnings.first?.2["sql"]?.description.contains("FROM bookings") == true)
+        let quiet = TallyEngine(reader: pool, cache: .disabled, logger: Logger(label: "test") { _ in collector }, slowQueryThreshold: 60)
+        _ = try await quiet.dashboard()
+        #expect(collector.messages.filter { $0.1 == "slow query" }.count == 2)
+    }
+}

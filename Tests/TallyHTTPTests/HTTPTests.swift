@@ -227,3 +227,25 @@ struct HTTPTests {
         #expect(service.engine.cache?.snapshot.loadsSucceeded == 2)  // one dashboard, one revenue
     }
 }
+
+@Suite("HTTP failures")
+struct HTTPFailureTests {
+    @Test("a database that stops answering is a 500 with a JSON error")
+    func databaseGone() async throws {
+        let fixture = try Fixture(bookings: 100)
+        let pool = try TallyDatabase.openReadOnly(path: fixture.path)
+        let service = TallyHTTPService(engine: TallyEngine(reader: pool, cache: .disabled))
+        let router = Router()
+        addTallyRoutes(to: router, service: service)
+        try pool.close()
+        try await Application(router: router).test(.router) { client in
+            for uri in ["/health", "/api/dashboard", "/api/bookings"] {
+                try await client.execute(uri: uri, method: .get) { response in
+                    #expect(response.status == .internalServerError, "\(uri)")
+                    let body = try json(response.body)
+                    #expect(body.keys.sorted() == ["error"])
+                }
+            }
+        }
+    }
+}
