@@ -16,7 +16,7 @@ struct Tally: AsyncParsableCommand {
         version: TallyVersion.current,
         subcommands: [
             Demo.self, Init.self, Generate.self, Indexes.self,
-            DashboardCommand.self, RevenueCommand.self, ModulesCommand.self, Explain.self, Bench.self, Serve.self,
+            DashboardCommand.self, RevenueCommand.self, ModulesCommand.self, Explain.self, Bench.self, Serve.self, Report.self,
         ])
 
     static func main() async {

@@ -56,12 +56,4 @@ func money(_ minor: Int64) -> String {
     return sign + grouped(Int64(m / 100)) + "." + (cents < 10 ? "0" : "") + String(cents)
 }
 
-/// CSV field quoting (RFC 4180).
-func csvField(_ s: String) -> String {
-    if s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) {
-        return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-    }
-    return s
-}
-
 import Foundation

@@ -269,3 +269,26 @@ struct ServeTests {
         #expect(!FileManager.default.fileExists(atPath: db + "-shm"))
     }
 }
+
+@Suite("tally report", .serialized)
+struct ReportCommandTests {
+    @Test("writes HTML, Markdown and CSV; fails with one line and exit 1 or 2; --quiet is quiet")
+    func report() throws {
+        let dir = try CLITests.Directory()
+        let db = dir.file("r.sqlite")
+        #expect(try CLITests.run(["generate", "--db", db, "--bookings", "400"]).status == 0)
+        let html = try CLITests.run(["report", "--db", db, "--out", dir.file("r.html"), "--tz", "Europe/Paris"])
+        #expect(html.status == 0 && html.stdout.contains("wrote"))
+        #expect(try String(contentsOfFile: dir.file("r.html"), encoding: .utf8).hasPrefix("<!DOCTYPE html>"))
+        let quiet = try CLITests.run(["report", "--db", db, "--out", dir.file("r.md"), "--quiet"])
+        #expect(quiet.status == 0 && quiet.stdout.isEmpty)
+        #expect(try String(contentsOfFile: dir.file("r.md"), encoding: .utf8).hasPrefix("# Tally report"))
+        #expect(try CLITests.run(["report", "--db", db, "--out", dir.file("csv"), "--period", "year"]).status == 0)
+        #expect(FileManager.default.fileExists(atPath: dir.file("csv/revenue.csv")))
+        CLITests.expectOneLineError(try CLITests.run(["report", "--db", db, "--out", dir.file("x.html"), "--period", "fortnight"]), status: 2)
+        CLITests.expectOneLineError(try CLITests.run(["report", "--db", db, "--out", dir.file("no/such/x.html")]), status: 1, mentioning: ["does not exist"])
+        CLITests.expectOneLineError(try CLITests.run(["report", "--db", dir.file("absent.sqlite"), "--out", dir.file("y.html")]), status: 1)
+        #expect(!FileManager.default.fileExists(atPath: dir.file("x.html")))
+        #expect(!FileManager.default.fileExists(atPath: dir.file("y.html")))
+    }
+}

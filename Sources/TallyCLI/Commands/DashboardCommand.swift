@@ -20,7 +20,7 @@ struct DashboardCommand: AsyncParsableCommand {
         do { dashboard = try await engine.dashboard(strategy: strategy, useCache: !cacheOption.noCache) } catch { throw TallyError.wrapping(error, path: database.db) }
         switch output.resolved {
         case .json: try printJSON(dashboard)
-        case .csv: print(DashboardRendering.csv(dashboard))
+        case .csv: print(dashboard.csv)
         case .table: print(DashboardRendering.table(dashboard))
         }
     }
@@ -48,28 +48,5 @@ enum DashboardRendering {
         out.append(groups.render())
         out.append("strategy \(d.meta.strategy ?? "-"), cache \(d.meta.cache), \(d.meta.durationMs) ms, computed at \(d.meta.computedAt ?? "-")")
         return out.joined(separator: "\n\n")
-    }
-
-    /// `section,key,metric,value`: one number per line, for spreadsheets.
-    static func csv(_ d: Dashboard) -> String {
-        var lines = ["section,key,metric,value"]
-        func add(_ section: String, _ key: String, _ metric: String, _ value: String) {
-            lines.append([section, key, metric, value].map(csvField).joined(separator: ","))
-        }
-        add("users", "", "total", "\(d.users.total)"); add("users", "", "active", "\(d.users.active)")
-        for e in d.users.byRole { add("users.byRole", e.key, "total", "\(e.value.total)"); add("users.byRole", e.key, "active", "\(e.value.active)") }
-        add("drivers", "", "total", "\(d.drivers.total)"); add("drivers", "", "available", "\(d.drivers.available)")
-        add("drivers", "", "rated", "\(d.drivers.rated)"); add("drivers", "", "averageRating", d.drivers.averageRating.map { "\($0)" } ?? "")
-        add("vehicles", "", "total", "\(d.vehicles.total)"); add("vehicles", "", "available", "\(d.vehicles.available)")
-        for e in d.vehicles.byType { add("vehicles.byType", e.key, "total", "\(e.value.total)"); add("vehicles.byType", e.key, "available", "\(e.value.available)") }
-        add("bookings", "", "total", "\(d.bookings.total)")
-        for e in d.bookings.byStatus { add("bookings.byStatus", e.key, "count", "\(e.value)") }
-        for e in d.bookings.byServiceType { add("bookings.byServiceType", e.key, "count", "\(e.value)") }
-        add("payments", "", "total", "\(d.payments.total)"); add("payments", "", "revenue", "\(d.payments.revenue)")
-        add("payments", "", "refunded", "\(d.payments.refunded)")
-        for e in d.payments.byStatus { add("payments.byStatus", e.key, "count", "\(e.value.count)"); add("payments.byStatus", e.key, "amount", "\(e.value.amount)") }
-        add("modules", "", "total", "\(d.modules.total)"); add("modules", "", "active", "\(d.modules.active)")
-        add("modules", "", "organizations", "\(d.modules.organizations)")
-        return lines.joined(separator: "\n")
     }
 }

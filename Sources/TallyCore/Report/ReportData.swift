@@ -1,0 +1,33 @@
+import Foundation
+import GRDB
+
+/// Everything an offline report shows, read from one snapshot.
+public struct ReportData: Sendable, Codable, Equatable {
+    public var dashboard: Dashboard
+    public var revenue: Revenue
+    /// Organizations with the most active modules (ties by id), at most `topCount`.
+    public var topOrganizations: [ModuleCounts.Organization]
+    /// The database file's name (not its path).
+    public var databaseName: String
+    public var tallyVersion: String
+    /// ISO 8601 UTC; the only part of a report that changes between runs on the same data.
+    public var generatedAt: String
+
+    public static let topCount = 10
+
+    /// Reads the dashboard, revenue and module counts in one read transaction.
+    public static func collect(reader: any DatabaseReader, query: RevenueQuery, databaseName: String,
+                               tallyVersion: String, now: Date = Date()) throws -> ReportData {
+        try reader.read { db in
+            var dashboard = try TallyEngine.dashboard(in: db, strategy: .singlePass)
+            dashboard.meta = ResponseMeta()
+            var revenue = try TallyEngine.revenue(query, in: db, strategy: .singlePass)
+            revenue.meta = Revenue.Meta()
+            let organizations = try ModuleCounts.compute(ids: nil, strategy: .batched, in: db)
+            let top = organizations.sorted { ($0.activeModules, $1.id) > ($1.activeModules, $0.id) }.prefix(topCount)
+            return ReportData(dashboard: dashboard, revenue: revenue, topOrganizations: Array(top),
+                              databaseName: databaseName, tallyVersion: tallyVersion,
+                              generatedAt: TallyEngine.timestamp(now))
+        }
+    }
+}

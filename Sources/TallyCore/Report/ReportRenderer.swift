@@ -1,0 +1,162 @@
+import Foundation
+
+/// Renders a `ReportData` as one self-contained HTML page, as Markdown, or
+/// as CSV files. Each chart comes with its numbers in a table (what a screen
+/// reader, a spreadsheet and the tests read).
+public enum ReportRenderer {
+    // MARK: - HTML
+
+    public static func html(_ data: ReportData) -> String {
+        let d = data.dashboard, r = data.revenue
+        var body = ""
+        body += "<header><h1>Tally report</h1><p class=\"sub\">\(HTML.escape(data.databaseName)) · revenue per \(r.period) in \(HTML.escape(r.timeZone))</p></header>\n"
+        body += "<section class=\"cards\">"
+        for (label, value, id) in [
+            ("Users", ReportFormat.count(d.users.total), "users-total"),
+            ("Active users", ReportFormat.count(d.users.active), "users-active"),
+            ("Bookings", ReportFormat.count(d.bookings.total), "bookings-total"),
+            ("Revenue", ReportFormat.money(d.payments.revenue), "revenue"),
+            ("Refunded", ReportFormat.money(d.payments.refunded), "refunded"),
+            ("Drivers available", "\(ReportFormat.count(d.drivers.available)) / \(ReportFormat.count(d.drivers.total))", "drivers"),
+            ("Vehicles available", "\(ReportFormat.count(d.vehicles.available)) / \(ReportFormat.count(d.vehicles.total))", "vehicles"),
+            ("Average rating", d.drivers.averageRating.map { String(format: "%.2f", $0) } ?? "–", "rating"),
+        ] {
+            body += "<div class=\"card\"><div class=\"label\">\(label)</div><div class=\"value\" id=\"\(id)\">\(HTML.escape(value))</div></div>"
+        }
+        body += "</section>\n"
+
+        let bars = r.buckets.map { SVGBarChart.Bar(label: ReportFormat.bucketLabel($0.start, period: r.period), value: Double($0.amount) / 100) }
+        body += "<section><h2>Revenue per \(r.period)</h2>"
+        body += SVGBarChart(bars: bars, title: "Revenue per \(r.period)", valueFormat: { ReportFormat.money(Int64(($0 * 100).rounded())) }).render()
+        body += table(id: "revenue", headers: ["start", "payments", "amount"], rows: r.buckets.map {
+            [$0.start, ReportFormat.count($0.count), ReportFormat.money($0.amount)]
+        } + [["total", ReportFormat.count(r.total.count), ReportFormat.money(r.total.amount)]], collapsed: true)
+        body += "</section>\n"
+
+        body += "<section class=\"grid2\">"
+        body += panel("Bookings by status", id: "bookings-status", d.bookings.byStatus.map { ($0.key, $0.value) })
+        body += panel("Bookings by service type", id: "bookings-service", d.bookings.byServiceType.map { ($0.key, $0.value) })
+        body += panel("Users by role", id: "users-role", d.users.byRole.map { ($0.key, $0.value.total) })
+        body += panel("Vehicles by type", id: "vehicles-type", d.vehicles.byType.map { ($0.key, $0.value.total) })
+        body += "</section>\n"
+
+        body += "<section><h2>Top organizations by active modules</h2>"
+        body += table(id: "organizations", headers: ["organization", "name", "active modules"],
+                      rows: data.topOrganizations.map { [$0.id, $0.name, ReportFormat.count($0.activeModules)] }, collapsed: false)
+        body += "</section>\n"
+
+        let range = r.from.map { "\($0) to \(r.to ?? "")" } ?? "no payments"
+        body += "<footer>Data range: \(HTML.escape(range)) · generated \(HTML.escape(data.generatedAt)) · database \(HTML.escape(data.databaseName)) · Tally \(HTML.escape(data.tallyVersion))</footer>"
+        return """
+            <!DOCTYPE html>
+            <html lang="en"><head><meta charset="utf-8"><title>Tally report: \(HTML.escape(data.databaseName))</title>
+            <meta name="viewport" content="width=device-width, initial-scale=1">
+            <style>
+            body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:24px auto;max-width:1000px;color:#1d2430;background:#fff}
+            h1{margin:0 0 4px;font-size:26px}h2{font-size:17px;margin:28px 0 8px}.sub{color:#5b6575;margin:0}
+            .cards{display:grid;grid-template-columns:repeat(4,1fr);gap:12px;margin-top:20px}
+            .card{border:1px solid #dde3ea;border-radius:8px;padding:10px 12px}.label{color:#5b6575;font-size:12px}.value{font-size:20px;font-weight:600;margin-top:4px}
+            .grid2{display:grid;grid-template-columns:1fr 1fr;gap:8px 24px}
+            svg{width:100%;height:auto}.bar{fill:#3b7dd8}.grid{stroke:#e6eaef}.baseline{stroke:#8a94a3}.axis{font-size:11px;fill:#5b6575}.note{font-size:14px;fill:#8a94a3}
+            table{border-collapse:collapse;font-size:13px;margin-top:6px}td,th{padding:3px 10px;border-bottom:1px solid #eef1f4;text-align:right}td:first-child,th:first-child{text-align:left}
+            #organizations td:nth-child(2),#organizations th:nth-child(2){text-align:left}details summary{cursor:pointer;color:#5b6575;font-size:13px}footer{margin-top:32px;color:#8a94a3;font-size:12px}
+            </style></head><body>
+            \(body)
+            </body></html>
+
+            """
+    }
+
+    private static func panel(_ title: String, id: String, _ items: [(String, Int64)]) -> String {
+        "<div><h2>\(title)</h2>" + SVGHorizontalBars(items: items.map { (label: $0.0, value: $0.1) }).render()
+            + table(id: id, headers: ["key", "count"], rows: items.map { [$0.0, ReportFormat.count($0.1)] }, collapsed: true) + "</div>"
+    }
+
+    private static func table(id: String, headers: [String], rows: [[String]], collapsed: Bool) -> String {
+        var t = "<table class=\"data\" id=\"\(id)\"><thead><tr>" + headers.map { "<th>\(HTML.escape($0))</th>" }.joined() + "</tr></thead><tbody>"
+        for row in rows { t += "<tr>" + row.map { "<td>\(HTML.escape($0))</td>" }.joined() + "</tr>" }
+        t += "</tbody></table>"
+        return collapsed ? "<details><summary>numbers</summary>\(t)</details>" : t
+    }
+
+    // MARK: - Markdown
+
+    public static func markdown(_ data: ReportData) -> String {
+        let d = data.dashboard, r = data.revenue
+        func row(_ cells: [String]) -> String { "| " + cells.map { $0.replacingOccurrences(of: "|", with: "\\|") }.joined(separator: " | ") + " |" }
+        var lines = ["# Tally report: \(data.databaseName)", ""]
+        lines += ["| metric | value |", "|---|---:|"]
+        lines += [
+            row(["users", ReportFormat.count(d.users.total)]), row(["active users", ReportFormat.count(d.users.active)]),
+            row(["bookings", ReportFormat.count(d.bookings.total)]), row(["revenue", ReportFormat.money(d.payments.revenue)]),
+            row(["refunded", ReportFormat.money(d.payments.refunded)]),
+            row(["drivers available", "\(d.drivers.available) / \(d.drivers.total)"]),
+            row(["vehicles available", "\(d.vehicles.available) / \(d.vehicles.total)"]),
+            row(["average rating", d.drivers.averageRating.map { String(format: "%.2f", $0) } ?? "–"]),
+        ]
+        lines += ["", "## Revenue per \(r.period) (\(r.timeZone))", "", "| start | payments | amount |", "|---|---:|---:|"]
+        lines += r.buckets.map { row([$0.start, ReportFormat.count($0.count), ReportFormat.money($0.amount)]) }
+        lines.append(row(["total", ReportFormat.count(r.total.count), ReportFormat.money(r.total.amount)]))
+        for (title, items) in [("Bookings by status", d.bookings.byStatus.map { ($0.key, $0.value) }),
+                               ("Bookings by service type", d.bookings.byServiceType.map { ($0.key, $0.value) }),
+                               ("Users by role", d.users.byRole.map { ($0.key, $0.value.total) }),
+                               ("Vehicles by type", d.vehicles.byType.map { ($0.key, $0.value.total) })] {
+            lines += ["", "## \(title)", "", "| key | count |", "|---|---:|"] + items.map { row([$0.0, ReportFormat.count($0.1)]) }
+        }
+        lines += ["", "## Top organizations by active modules", "", "| organization | name | active modules |", "|---|---|---:|"]
+        lines += data.topOrganizations.map { row([$0.id, $0.name, ReportFormat.count($0.activeModules)]) }
+        lines += ["", "Data range: \(r.from.map { "\($0) to \(r.to ?? "")" } ?? "no payments") · generated \(data.generatedAt) · database \(data.databaseName) · Tally \(data.tallyVersion)", ""]
+        return lines.joined(separator: "\n")
+    }
+
+    // MARK: - CSV
+
+    /// File name → contents: `dashboard.csv`, `revenue.csv`, `organizations.csv`.
+    public static func csvFiles(_ data: ReportData) -> [String: String] {
+        let r = data.revenue
+        var revenue = ["start,count,amount"] + r.buckets.map { "\($0.start),\($0.count),\($0.amount)" }
+        revenue.append("total,\(r.total.count),\(r.total.amount)")
+        let organizations = ["id,name,activeModules"] + data.topOrganizations.map {
+            [$0.id, $0.name, "\($0.activeModules)"].map(csvField).joined(separator: ",")
+        }
+        return [
+            "dashboard.csv": data.dashboard.csv + "\n",
+            "revenue.csv": revenue.joined(separator: "\n") + "\n",
+            "organizations.csv": organizations.joined(separator: "\n") + "\n",
+        ]
+    }
+}
+
+/// CSV field quoting (RFC 4180).
+public func csvField(_ s: String) -> String {
+    if s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) {
+        return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+    return s
+}
+
+extension Dashboard {
+    /// `section,key,metric,value`: one number per line, for spreadsheets.
+    public var csv: String {
+        let d = self
+        var lines = ["section,key,metric,value"]
+        func add(_ section: String, _ key: String, _ metric: String, _ value: String) {
+            lines.append([section, key, metric, value].map(csvField).joined(separator: ","))
+        }
+        add("users", "", "total", "\(d.users.total)"); add("users", "", "active", "\(d.users.active)")
+        for e in d.users.byRole { add("users.byRole", e.key, "total", "\(e.value.total)"); add("users.byRole", e.key, "active", "\(e.value.active)") }
+        add("drivers", "", "total", "\(d.drivers.total)"); add("drivers", "", "available", "\(d.drivers.available)")
+        add("drivers", "", "rated", "\(d.drivers.rated)"); add("drivers", "", "averageRating", d.drivers.averageRating.map { "\($0)" } ?? "")
+        add("vehicles", "", "total", "\(d.vehicles.total)"); add("vehicles", "", "available", "\(d.vehicles.available)")
+        for e in d.vehicles.byType { add("vehicles.byType", e.key, "total", "\(e.value.total)"); add("vehicles.byType", e.key, "available", "\(e.value.available)") }
+        add("bookings", "", "total", "\(d.bookings.total)")
+        for e in d.bookings.byStatus { add("bookings.byStatus", e.key, "count", "\(e.value)") }
+        for e in d.bookings.byServiceType { add("bookings.byServiceType", e.key, "count", "\(e.value)") }
+        add("payments", "", "total", "\(d.payments.total)"); add("payments", "", "revenue", "\(d.payments.revenue)")
+        add("payments", "", "refunded", "\(d.payments.refunded)")
+        for e in d.payments.byStatus { add("payments.byStatus", e.key, "count", "\(e.value.count)"); add("payments.byStatus", e.key, "amount", "\(e.value.amount)") }
+        add("modules", "", "total", "\(d.modules.total)"); add("modules", "", "active", "\(d.modules.active)")
+        add("modules", "", "organizations", "\(d.modules.organizations)")
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,135 @@
+import Foundation
+import GRDB
+import Testing
+@testable import TallyCore
+
+@Suite("Reports")
+struct ReportTests {
+    static let fixedNow = Date(timeIntervalSince1970: 1_800_000_000)
+
+    /// The cells of `<table … id="ID">`, row by row.
+    static func table(_ html: String, id: String) throws -> [[String]] {
+        let start = try #require(html.range(of: "id=\"\(id)\""))
+        let end = try #require(html.range(of: "</table>", range: start.upperBound..<html.endIndex))
+        let body = html[start.upperBound..<end.lowerBound]
+        return body.components(separatedBy: "<tr>").dropFirst(2).map { row in
+            row.components(separatedBy: "<td>").dropFirst().map { cell in
+                String(cell.prefix { $0 != "<" })
+                    .replacingOccurrences(of: "&amp;", with: "&").replacingOccurrences(of: "&#39;", with: "'")
+                    .replacingOccurrences(of: "&lt;", with: "<").replacingOccurrences(of: "&gt;", with: ">")
+                    .replacingOccurrences(of: "&quot;", with: "\"")
+            }
+        }
+    }
+
+    static func number(_ text: String) -> Int64 {
+        Int64(text.replacingOccurrences(of: ",", with: "").replacingOccurrences(of: ".", with: ""))!
+    }
+
+    @Test("the HTML report's numbers equal the engine's answers")
+    func htmlNumbers() async throws {
+        let dir = try TemporaryDirectory()
+        let pool = try generatedDatabase(in: dir, bookings: 3_000)
+        let query = try RevenueQuery(period: "quarter", timeZone: "Europe/Paris")
+        let data = try ReportData.collect(reader: pool, query: query, databaseName: "x.sqlite", tallyVersion: "t", now: Self.fixedNow)
+        let html = ReportRenderer.html(data)
+        let engine = TallyEngine(reader: pool, cache: .disabled)
+        let dashboard = try await engine.dashboard()
+        let revenue = try await engine.revenue(query)
+
+        let revenueRows = try Self.table(html, id: "revenue")
+        #expect(revenueRows.dropLast().map { $0[0] } == revenue.buckets.map(\.start))
+        #expect(revenueRows.dropLast().map { Self.number($0[1]) } == revenue.buckets.map(\.count))
+        #expect(revenueRows.dropLast().map { Self.number($0[2]) } == revenue.buckets.map(\.amount))
+        #expect(revenueRows.last.map { Self.number($0[2]) } == revenue.total.amount)
+        let statuses = try Self.table(html, id: "bookings-status")
+        #expect(statuses.map { $0[0] } == dashboard.bookings.byStatus.keys)
+        #expect(statuses.map { Self.number($0[1]) } == dashboard.bookings.byStatus.map(\.value))
+        let roles = try Self.table(html, id: "users-role")
+        #expect(roles.map { Self.number($0[1]) } == dashboard.users.byRole.map(\.value.total))
+        #expect(html.contains("id=\"revenue\">\(ReportFormat.money(dashboard.payments.revenue))<"))
+        #expect(html.contains("id=\"bookings-total\">\(ReportFormat.count(dashboard.bookings.total))<"))
+        // Top organizations: by active modules, then id; equal to a plain SQL ranking.
+        let top = try Self.table(html, id: "organizations")
+        let expected = try await pool.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT o.id, COUNT(m.id) AS n FROM organizations o
+                LEFT JOIN modules m ON m.organizationId = o.id AND m.isActive = 1
+                GROUP BY o.id ORDER BY n DESC, o.id LIMIT 10
+                """)
+        }
+        #expect(top.map { $0[0] } == expected.map { $0[0] as String })
+        #expect(top.map { Self.number($0[2]) } == expected.map { $0[1] as Int64 })
+        // Self-contained: no script, stylesheet, font or image fetched from anywhere.
+        #expect(!html.contains("NaN"))
+        for external in ["<script", "<link", "src=", "href=", "@import", "url("] { #expect(!html.contains(external), "\(external)") }
+        #expect(html.contains("x.sqlite") && html.contains("Tally t") && html.contains("2027-01-15T08:00:00Z"))
+    }
+
+    @Test("CSV and Markdown carry the same numbers")
+    func csvAndMarkdown() throws {
+        let dir = try TemporaryDirectory()
+        let pool = try generatedDatabase(in: dir, bookings: 1_000)
+        let data = try ReportData.collect(reader: pool, query: try RevenueQuery(period: "year"), databaseName: "x", tallyVersion: "t", now: Self.fixedNow)
+        let files = ReportRenderer.csvFiles(data)
+        #expect(Set(files.keys) == ["dashboard.csv", "revenue.csv", "organizations.csv"])
+        let revenue = files["revenue.csv"]!.split(separator: "\n").dropFirst().map { $0.split(separator: ",") }
+        #expect(revenue.dropLast().map { Int64($0[2])! } == data.revenue.buckets.map(\.amount))
+        #expect(files["dashboard.csv"]!.contains("payments,,revenue,\(data.dashboard.payments.revenue)\n"))
+        let markdown = ReportRenderer.markdown(data)
+        #expect(markdown.contains("| bookings | \(ReportFormat.count(data.dashboard.bookings.total)) |"))
+    }
+
+    @Test("empty database, a single day and ten years all render readable charts")
+    func edgeRanges() throws {
+        let dir = try TemporaryDirectory()
+        let empty = try generatedDatabase(in: dir, bookings: 0)
+        let html = ReportRenderer.html(try ReportData.collect(reader: empty, query: try RevenueQuery(period: "month"),
+                                                              databaseName: "e", tallyVersion: "t", now: Self.fixedNow))
+        #expect(html.contains("No data in this range"))
+        #expect(!html.contains("NaN") && !html.contains("inf"))
+        let pool = try generatedDatabase(in: dir, bookings: 2_000)
+        let day = try RevenueQuery(period: "day", timeZone: "UTC", from: "2025-06-01", to: "2025-06-02")
+        let one = ReportRenderer.html(try ReportData.collect(reader: pool, query: day, databaseName: "d", tallyVersion: "t", now: Self.fixedNow))
+        #expect(try Self.table(one, id: "revenue").count == 2)  // one bucket and the total
+        #expect(!one.contains("NaN"))
+        let decade = try RevenueQuery(period: "month", timeZone: "UTC", from: "2020-01-01", to: "2030-01-01")
+        let long = ReportRenderer.html(try ReportData.collect(reader: pool, query: decade, databaseName: "d", tallyVersion: "t", now: Self.fixedNow))
+        #expect(try Self.table(long, id: "revenue").count == 121)
+        // 120 bars, at most 12 axis labels: no overlap.
+        let chart = long[long.range(of: "<svg")!.lowerBound..<long.range(of: "</svg>")!.upperBound]
+        let labels = chart.components(separatedBy: "text-anchor=\"middle\" class=\"axis\"").count - 1
+        #expect(labels >= 10 && labels <= 12)
+        #expect(!long.contains("NaN"))
+    }
+
+    @Test("the same data and options give the same report, apart from its generation time")
+    func deterministic() throws {
+        let dir = try TemporaryDirectory()
+        let pool = try generatedDatabase(in: dir, bookings: 500)
+        func render(_ now: Date) throws -> String {
+            ReportRenderer.html(try ReportData.collect(reader: pool, query: try RevenueQuery(period: "month"),
+                                                       databaseName: "d", tallyVersion: "t", now: now))
+        }
+        #expect(try render(Self.fixedNow) == render(Self.fixedNow))
+        let other = try render(Self.fixedNow.addingTimeInterval(3600))
+        #expect(other != (try render(Self.fixedNow)))
+        #expect(other.replacingOccurrences(of: "2027-01-15T09:00:00Z", with: "2027-01-15T08:00:00Z") == (try render(Self.fixedNow)))
+    }
+
+    @Test("writes are atomic: a failed write leaves nothing, a directory of CSVs is replaced whole")
+    func atomicWrites() throws {
+        let dir = try TemporaryDirectory()
+        #expect(throws: TallyError.self) { try AtomicWriter.write("x", to: dir.path("missing/r.html")) }
+        #expect(!FileManager.default.fileExists(atPath: dir.path("missing")))
+        try AtomicWriter.write("one", to: dir.path("r.html"))
+        try AtomicWriter.write("two", to: dir.path("r.html"))
+        #expect(try String(contentsOfFile: dir.path("r.html"), encoding: .utf8) == "two")
+        try AtomicWriter.writeDirectory(["a.csv": "1", "b.csv": "2"], to: dir.path("csv"))
+        try AtomicWriter.writeDirectory(["a.csv": "3"], to: dir.path("csv"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path("csv")) == ["a.csv"])
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: dir.url.path).filter { $0.hasPrefix(".") }
+        #expect(leftovers.isEmpty)
+    }
+}
+
