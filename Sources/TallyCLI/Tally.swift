@@ -60,7 +60,11 @@ struct Tally: AsyncParsableCommand {
 
     /// Prints one line to stderr and exits.
     static func fail(_ message: String, status: Int32) -> Never {
-        let line = message.split(whereSeparator: \.isNewline).first.map(String.init) ?? "failed"
+        var line = message.split(whereSeparator: \.isNewline).first.map(String.init) ?? "failed"
+        // A pasted 10 kB value must not become a 10 kB error line.
+        line = line.split(separator: " ", omittingEmptySubsequences: false)
+            .map { $0.count > 60 ? $0.prefix(40) + "…" : $0 }
+            .joined(separator: " ")
         FileHandle.standardError.write(Data("error: \(line)\n".utf8))
         Foundation.exit(status)
     }
