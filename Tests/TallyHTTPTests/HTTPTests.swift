@@ -249,3 +249,47 @@ struct HTTPFailureTests {
         }
     }
 }
+
+@Suite("HTTP hostile parameters")
+struct HTTPFuzzTests {
+    static let values = [
+        "", "-1", "0", "1", "1001", "99999999999999999999999", "abc", "%00", "%27%3B%20DROP%20TABLE%20payments%3B%20--",
+        "%E6%97%A5%E6%9C%AC", "%F0%9F%99%82", "2024-02-30", "2024-01-01T00:00:00Z", "Europe%2FParis", "month",
+        "djE6MTo", "djE6eDp5", "djFvOg", "%2E%2E%2F%2E%2E", String(repeating: "x", count: 2_000), "%FF%FE", "%",
+    ]
+
+    @Test("random garbage in every parameter: a 200 or a 400 with a JSON error, never a 500")
+    func garbage() async throws {
+        let fixture = try Fixture(bookings: 300)
+        let before = try await fixture.writer.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM payments") }
+        let routes: [(String, [String])] = [
+            ("/api/revenue", ["period", "from", "to", "tz", "strategy"]), ("/api/dashboard", ["strategy"]),
+            ("/api/bookings", ["limit", "cursor", "status"]), ("/api/organizations", ["limit", "cursor"]),
+        ]
+        var rng = SystemRandomNumberGenerator()
+        var uris: [String] = []
+        for (route, parameters) in routes {
+            for _ in 0..<40 {
+                let query = parameters.filter { _ in Bool.random(using: &rng) }
+                    .map { "\($0)=\(Self.values.randomElement(using: &rng)!)" }.joined(separator: "&")
+                uris.append(query.isEmpty ? route : route + "?" + query)
+            }
+        }
+        let requests = uris
+        try await fixture.app().test(.router) { client in
+            for uri in requests {
+                do {
+                    try await client.execute(uri: uri, method: .get) { response in
+                        #expect(response.status == .ok || response.status == .badRequest, "\(uri.prefix(200)) → \(response.status)")
+                        if response.status == .badRequest {
+                            let body = try json(response.body)
+                            #expect(body.keys.sorted() == ["error"])
+                        }
+                    }
+                }
+            }
+        }
+        let after = try await fixture.writer.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM payments") }
+        #expect(before == after)
+    }
+}

@@ -38,12 +38,16 @@ public struct TallyEngine: Sendable {
     /// with its SQL and a plan summary (the seeds' "analyse slow queries").
     public let slowQueryThreshold: Double
     private let slowQueries = SlowQueryLog()
+    /// Pauses this engine's reads briefly when the WAL grows too large, so
+    /// that a writer's checkpoints are never starved (see `CheckpointGap`).
+    let checkpointGap: CheckpointGap?
 
     public init(reader: any DatabaseReader, cache: CacheChoice = .automatic, logger: Logger = Logger(label: "tally.engine"),
                 maximumParallelism: Int = ProcessInfo.processInfo.activeProcessorCount, slowQueryThreshold: Double = 0.2) {
         self.reader = reader
         self.logger = logger
         self.slowQueryThreshold = slowQueryThreshold
+        checkpointGap = reader.path == ":memory:" || reader.path.isEmpty ? nil : CheckpointGap(databasePath: reader.path)
         self.maximumParallelism = max(1, maximumParallelism)
         switch cache {
         case .disabled:
@@ -75,15 +79,28 @@ public struct TallyEngine: Sendable {
     /// pool and the work splits. Blocking; see `background(_:)`.
     public func compute(_ stats: [Stat], strategy: Strategy) throws -> [StatResult] {
         try stats.forEach { try $0.validate() }
-        if maximumParallelism > 1, let pool = reader as? DatabasePool,
-           let results = try ParallelStats.run(stats, strategy: strategy, pool: pool, width: maximumParallelism) {
-            return results
+        return try gated {
+            if maximumParallelism > 1, let pool = reader as? DatabasePool,
+               let results = try ParallelStats.run(stats, strategy: strategy, pool: pool, width: maximumParallelism) {
+                return results
+            }
+            return try reader.read { db in try Self.run(stats, in: db, strategy: strategy) }
         }
-        return try reader.read { db in try Self.run(stats, in: db, strategy: strategy) }
+    }
+
+    /// A read transaction through the engine's checkpoint gap: what any
+    /// other read by an embedding server (pages, health) should use too.
+    public func read<T>(_ body: (Database) throws -> T) throws -> T {
+        try gated { try reader.read(body) }
+    }
+
+    private func gated<T>(_ body: () throws -> T) rethrows -> T {
+        guard let checkpointGap else { return try body() }
+        return try checkpointGap.read(body)
     }
 
     /// Runs blocking database work off Swift's cooperative thread pool.
-    func background<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    public func background<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global(qos: .userInitiated).async {
                 continuation.resume(with: Result { try work() })
@@ -126,7 +143,7 @@ public struct TallyEngine: Sendable {
         let lifetime = closed ? cache?.policy.closedRange : cache?.policy.revenue
         var (revenue, status) = try await cached(key, tables: ["payments"], lifetime: lifetime ?? .init(ttl: 0), useCache: useCache) {
             let computeStarted = ContinuousClock.now
-            let revenue = try await engine.background { try engine.reader.read { db in try Self.revenue(query, in: db, strategy: strategy) } }
+            let revenue = try await engine.background { try engine.read { db in try Self.revenue(query, in: db, strategy: strategy) } }
             EngineMetrics.record(request: "revenue", strategy: strategy.rawValue, nanoseconds: Self.nanoseconds(since: computeStarted))
             engine.noteDuration(of: "revenue", strategy: strategy, since: computeStarted) {
                 (try? engine.reader.read { [RevenueQuery.stat(grid: try query.grid(in: $0))] }) ?? []
@@ -148,7 +165,7 @@ public struct TallyEngine: Sendable {
                                                 lifetime: cache?.policy.perEntity ?? .init(ttl: 0), useCache: useCache) {
             let computeStarted = ContinuousClock.now
             let organizations = try await engine.background {
-                try engine.reader.read { db in try ModuleCounts.compute(ids: ids, strategy: strategy, in: db) }
+                try engine.read { db in try ModuleCounts.compute(ids: ids, strategy: strategy, in: db) }
             }
             EngineMetrics.record(request: "modules", strategy: strategy.rawValue, nanoseconds: Self.nanoseconds(since: computeStarted))
             return ModuleCounts(organizations: organizations,

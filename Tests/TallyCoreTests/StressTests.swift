@@ -1,0 +1,78 @@
+import Foundation
+import GRDB
+import Testing
+@testable import TallyCore
+
+/// One writer process inserting and updating in WAL mode while 8 concurrent
+/// readers compute dashboards: no SQLITE_BUSY reaches a caller, every answer
+/// is internally consistent, the last answer equals a fresh computation, the
+/// WAL stays bounded. `TALLY_STRESS_SECONDS` (default 20) sets the duration.
+@Suite("Stress", .serialized)
+struct StressTests {
+    static let seconds = ProcessInfo.processInfo.environment["TALLY_STRESS_SECONDS"].flatMap(Double.init) ?? 20
+
+    @Test("a writer process and 8 readers")
+    func writerAndReaders() async throws {
+        let dir = try TemporaryDirectory()
+        let path = dir.path("stress.sqlite")
+        let setup = try generatedDatabase(in: dir, bookings: 5_000, name: "stress.sqlite")
+        let initialBookings = try await setup.read { try Int64.fetchOne($0, sql: "SELECT COUNT(*) FROM bookings")! }
+        let initialPayments = try await setup.read { try Int64.fetchOne($0, sql: "SELECT COUNT(*) FROM payments")! }
+        try setup.close()
+
+        let writer = Process()
+        writer.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        writer.arguments = ["python3", "-c", """
+            import sqlite3, sys, time, random
+            c = sqlite3.connect(sys.argv[1], timeout=30, isolation_level=None)
+            c.execute('PRAGMA journal_mode=WAL')
+            end, n = time.time() + float(sys.argv[2]), 0
+            while time.time() < end:
+                c.execute('BEGIN IMMEDIATE')
+                cur = c.execute("INSERT INTO bookings (userId, serviceType, status, price, scheduledDate, createdAt) VALUES (1, 'RIDE', 'PENDING', 100, 0, ?)", (1700000000000 + n,))
+                c.execute("INSERT INTO payments (bookingId, amount, status, createdAt) VALUES (?, 100, 'COMPLETED', ?)", (cur.lastrowid, 1700000000000 + n))
+                c.execute("UPDATE bookings SET status = CASE status WHEN 'PENDING' THEN 'CONFIRMED' ELSE 'PENDING' END WHERE id = ?", (random.randint(1, 5000),))
+                c.execute('COMMIT')
+                n += 1
+            print(n)
+            """, path, "\(Self.seconds)"]
+        let out = Pipe()
+        writer.standardOutput = out
+        try writer.run()
+
+        let reader = try TallyDatabase.openReadOnly(path: path, settings: .init(maximumReaderCount: 8))
+        let cached = TallyEngine(reader: reader)
+        let uncached = TallyEngine(reader: reader, cache: .disabled)
+        let answers = try await withThrowingTaskGroup(of: Int.self) { group in
+            for task in 0..<8 {
+                group.addTask {
+                    var count = 0
+                    while writer.isRunning {
+                        let engine = task % 2 == 0 ? cached : uncached
+                        let d = try await engine.dashboard(strategy: Strategy.allCases[(task + count) % 3])
+                        #expect(d.bookings.total == d.bookings.byStatus.reduce(0) { $0 + $1.value })
+                        #expect(d.payments.total == d.payments.byStatus.reduce(0) { $0 + $1.value.count })
+                        // Every commit adds one booking and one payment.
+                        #expect(d.bookings.total - initialBookings == d.payments.total - initialPayments)
+                        count += 1
+                    }
+                    return count
+                }
+            }
+            return try await group.reduce(0, +)
+        }
+        writer.waitUntilExit()
+        let commits = Int(String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            .trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        #expect(writer.terminationStatus == 0)
+        #expect(commits > 0 && answers > 0)
+
+        let last = try await cached.dashboard()
+        let fresh = try await reader.read { try referenceDashboard($0) }
+        #expect(sameNumbers(last, fresh))
+        #expect(last.bookings.total == initialBookings + Int64(commits))
+        let wal = (try? FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int) ?? 0
+        #expect(wal < 160 * 1024 * 1024, "WAL grew to \(wal) bytes")
+        print("stress: \(commits) commits, \(answers) dashboards in \(Self.seconds) s, WAL \(wal) bytes")
+    }
+}
