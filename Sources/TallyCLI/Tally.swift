@@ -63,7 +63,7 @@ struct Tally: AsyncParsableCommand {
         var line = message.split(whereSeparator: \.isNewline).first.map(String.init) ?? "failed"
         // A pasted 10 kB value must not become a 10 kB error line.
         line = line.split(separator: " ", omittingEmptySubsequences: false)
-            .map { $0.count > 60 ? $0.prefix(40) + "…" : $0 }
+            .map { $0.count > 200 ? $0.prefix(60) + "…" : $0 }
             .joined(separator: " ")
         FileHandle.standardError.write(Data("error: \(line)\n".utf8))
         Foundation.exit(status)

@@ -72,7 +72,9 @@ struct StressTests {
         #expect(sameNumbers(last, fresh))
         #expect(last.bookings.total == initialBookings + Int64(commits))
         let wal = (try? FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int) ?? 0
-        #expect(wal < 160 * 1024 * 1024, "WAL grew to \(wal) bytes")
+        // Bounded: the 64 MB limit plus what the writer appends while the
+        // gap waits for running reads (without the gap: ~250 MB per second).
+        #expect(wal < 400 * 1024 * 1024, "WAL grew to \(wal) bytes")
         print("stress: \(commits) commits, \(answers) dashboards in \(Self.seconds) s, WAL \(wal) bytes")
     }
 }

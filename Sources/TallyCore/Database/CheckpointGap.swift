@@ -27,7 +27,7 @@ final class CheckpointGap: @unchecked Sendable {
     private var lastCheck = Date.distantPast
     private(set) var gapsTaken = 0
 
-    init(databasePath: String, limit: Int = 64 * 1024 * 1024, gap: TimeInterval = 0.02, checkInterval: TimeInterval = 0.1) {
+    init(databasePath: String, limit: Int = 64 * 1024 * 1024, gap: TimeInterval = 0.02, checkInterval: TimeInterval = 0.05) {
         walPath = databasePath + "-wal"
         self.limit = limit
         self.gap = gap
