@@ -78,3 +78,26 @@ struct StressTests {
         print("stress: \(commits) commits, \(answers) dashboards in \(Self.seconds) s, WAL \(wal) bytes")
     }
 }
+
+@Suite("Pool limits")
+struct PoolLimitTests {
+    @Test("with every reader busy, a caller waits at most the pool timeout, then gets a clear error")
+    func busyPool() async throws {
+        let dir = try TemporaryDirectory()
+        _ = try generatedDatabase(in: dir, bookings: 300, name: "p.sqlite")
+        let reader = try TallyDatabase.openReadOnly(path: dir.path("p.sqlite"), settings: .init(maximumReaderCount: 1))
+        let engine = TallyEngine(reader: reader, cache: .disabled, readerTimeout: 0.3)
+        // A deliberately slow query holds the only reader for 1.5 s.
+        let slow = Task.detached { try engine.read { db in Thread.sleep(forTimeInterval: 1.5); return try Int.fetchOne(db, sql: "SELECT 1") } }
+        try await Task.sleep(for: .milliseconds(100))
+        let started = ContinuousClock.now
+        let error = await #expect(throws: TallyError.self) { _ = try await engine.dashboard() }
+        let waited = ContinuousClock.now - started
+        #expect(waited < .milliseconds(1_000), "waited \(waited)")
+        #expect(waited >= .milliseconds(250))
+        #expect(error?.message.contains("readers are busy") == true)
+        #expect(try await slow.value == 1)
+        // Once the reader is free again, answers come back.
+        #expect(try await engine.dashboard().bookings.total == 300)
+    }
+}

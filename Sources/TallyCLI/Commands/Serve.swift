@@ -24,12 +24,24 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Log an engine query slower than this many milliseconds at warning.")
     var slowQueryMs: Double = 200
 
+    @Option(name: .long, help: "Reader connections in the pool.")
+    var readers: Int = 5
+
+    @Option(name: .long, help: "Seconds a request waits for a free reader before failing.")
+    var poolTimeout: Double = 5
+
+    @Option(name: .long, help: "Seconds a connection waits for a lock held by another process (SQLite's busy timeout).")
+    var busyTimeout: Double = 5
+
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535, got \(port)") }
         guard !host.isEmpty, host.utf8.count <= 255, !host.contains(where: { $0.isWhitespace || $0 == "\0" }) else {
             throw ValidationError("--host must be a host name or address")
         }
         guard slowQueryMs > 0 else { throw ValidationError("--slow-query-ms must be positive") }
+        guard (1...64).contains(readers) else { throw ValidationError("--readers must be between 1 and 64") }
+        guard poolTimeout > 0, poolTimeout <= 600 else { throw ValidationError("--pool-timeout must be between 0 and 600 seconds") }
+        guard busyTimeout >= 0, busyTimeout <= 600 else { throw ValidationError("--busy-timeout must be between 0 and 600 seconds") }
     }
 
     func run() async throws {
@@ -46,8 +58,8 @@ struct Serve: AsyncParsableCommand {
         ]
         MetricsSystem.bootstrap(factory)
 
-        let pool = try TallyDatabase.openReadOnly(path: database.db)
-        let engine = TallyEngine(reader: pool, slowQueryThreshold: slowQueryMs / 1000)
+        let pool = try TallyDatabase.openReadOnly(path: database.db, settings: .init(maximumReaderCount: readers, busyTimeout: busyTimeout))
+        let engine = TallyEngine(reader: pool, slowQueryThreshold: slowQueryMs / 1000, readerTimeout: poolTimeout)
         let service = TallyHTTPService(engine: engine, logger: logger, metricsText: {
             var buffer: [UInt8] = []
             registry.emit(into: &buffer)

@@ -15,12 +15,16 @@ public enum TallyDatabase {
     public struct PoolSettings: Sendable {
         /// Number of concurrent reader connections.
         public var maximumReaderCount: Int = 5
-        /// How long a connection waits for a lock held by another connection.
+        /// How long a connection waits for a lock held by another connection
+        /// (SQLite's busy timeout).
         public var busyTimeout: TimeInterval = 5
+        /// How long an engine read waits for a free reader (`TallyEngine(readerTimeout:)`).
+        public var readerTimeout: TimeInterval = 5
 
-        public init(maximumReaderCount: Int = 5, busyTimeout: TimeInterval = 5) {
+        public init(maximumReaderCount: Int = 5, busyTimeout: TimeInterval = 5, readerTimeout: TimeInterval = 5) {
             self.maximumReaderCount = maximumReaderCount
             self.busyTimeout = busyTimeout
+            self.readerTimeout = readerTimeout
         }
     }
 

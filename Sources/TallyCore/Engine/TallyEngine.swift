@@ -41,13 +41,18 @@ public struct TallyEngine: Sendable {
     /// Pauses this engine's reads briefly when the WAL grows too large, so
     /// that a writer's checkpoints are never starved (see `CheckpointGap`).
     let checkpointGap: CheckpointGap?
+    /// One permit per pooled reader: an engine read waits at most
+    /// `readerTimeout` seconds for one (the seeds' "pool timeout").
+    let permits: ReaderPermits
 
     public init(reader: any DatabaseReader, cache: CacheChoice = .automatic, logger: Logger = Logger(label: "tally.engine"),
-                maximumParallelism: Int = ProcessInfo.processInfo.activeProcessorCount, slowQueryThreshold: Double = 0.2) {
+                maximumParallelism: Int = ProcessInfo.processInfo.activeProcessorCount, slowQueryThreshold: Double = 0.2,
+                readerTimeout: TimeInterval = 5) {
         self.reader = reader
         self.logger = logger
         self.slowQueryThreshold = slowQueryThreshold
         checkpointGap = reader.path == ":memory:" || reader.path.isEmpty ? nil : CheckpointGap(databasePath: reader.path)
+        permits = ReaderPermits(count: reader.configuration.maximumReaderCount, timeout: readerTimeout)
         self.maximumParallelism = max(1, maximumParallelism)
         switch cache {
         case .disabled:
@@ -80,9 +85,13 @@ public struct TallyEngine: Sendable {
     public func compute(_ stats: [Stat], strategy: Strategy) throws -> [StatResult] {
         try stats.forEach { try $0.validate() }
         return try gated {
-            if maximumParallelism > 1, let pool = reader as? DatabasePool,
-               let results = try ParallelStats.run(stats, strategy: strategy, pool: pool, width: maximumParallelism) {
-                return results
+            if maximumParallelism > 1, let pool = reader as? DatabasePool {
+                // Fan out over the readers that are free right now, never waiting for more.
+                let extra = permits.tryAcquire(maximumParallelism - 1)
+                defer { permits.release(extra) }
+                if extra > 0, let results = try ParallelStats.run(stats, strategy: strategy, pool: pool, width: extra + 1) {
+                    return results
+                }
             }
             return try reader.read { db in try Self.run(stats, in: db, strategy: strategy) }
         }
@@ -94,9 +103,11 @@ public struct TallyEngine: Sendable {
         try gated { try reader.read(body) }
     }
 
-    private func gated<T>(_ body: () throws -> T) rethrows -> T {
-        guard let checkpointGap else { return try body() }
-        return try checkpointGap.read(body)
+    private func gated<T>(_ body: () throws -> T) throws -> T {
+        try permits.withPermit {
+            guard let checkpointGap else { return try body() }
+            return try checkpointGap.read(body)
+        }
     }
 
     /// Runs blocking database work off Swift's cooperative thread pool.
