@@ -88,12 +88,19 @@ struct PoolLimitTests {
         let reader = try TallyDatabase.openReadOnly(path: dir.path("p.sqlite"), settings: .init(maximumReaderCount: 1))
         let engine = TallyEngine(reader: reader, cache: .disabled, readerTimeout: 0.3)
         // A deliberately slow query holds the only reader for 1.5 s.
-        let slow = Task.detached { try engine.read { db in Thread.sleep(forTimeInterval: 1.5); return try Int.fetchOne(db, sql: "SELECT 1") } }
-        try await Task.sleep(for: .milliseconds(100))
+        let holding = FlagBox()
+        let slow = Task.detached {
+            try engine.read { db in
+                holding.set()
+                Thread.sleep(forTimeInterval: 1.5)
+                return try Int.fetchOne(db, sql: "SELECT 1")
+            }
+        }
+        while !holding.isSet { try await Task.sleep(for: .milliseconds(5)) }
         let started = ContinuousClock.now
         let error = await #expect(throws: TallyError.self) { _ = try await engine.dashboard() }
         let waited = ContinuousClock.now - started
-        #expect(waited < .milliseconds(1_000), "waited \(waited)")
+        #expect(waited < .milliseconds(1_200), "waited \(waited)")
         #expect(waited >= .milliseconds(250))
         #expect(error?.message.contains("readers are busy") == true)
         #expect(try await slow.value == 1)
