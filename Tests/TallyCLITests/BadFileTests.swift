@@ -85,6 +85,23 @@ struct BadFileTests {
             for command in [["dashboard"], ["revenue"], ["modules"], ["explain"]] {
                 #expect(try CLITests.run(command + ["--db", path]).status == 0, "\(command)")
             }
+            // Root ignores permissions: check the write commands as `nobody`, where the binary is reachable.
+            if FileManager.default.isExecutableFile(atPath: "/usr/sbin/runuser") {
+                for command in [["indexes", "drop"], ["generate", "--bookings", "10", "--replace"]] {
+                    let process = Process()
+                    process.executableURL = URL(fileURLWithPath: "/usr/sbin/runuser")
+                    process.arguments = ["-u", "nobody", "--", CLITests.binary.path] + command + ["--db", path]
+                    let err = Pipe()
+                    process.standardError = err
+                    process.standardOutput = FileHandle.nullDevice
+                    try process.run()
+                    let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+                    process.waitUntilExit()
+                    if stderr.contains("Permission denied") && !stderr.contains("error:") { continue }  // binary not reachable as nobody
+                    #expect(process.terminationStatus == 1, "\(command): \(stderr)")
+                    #expect(stderr.hasPrefix("error: ") && stderr.contains("read-only"), "\(command): \(stderr)")
+                }
+            }
         }
         #expect(try CLITests.fingerprint(path) == before)
     }

@@ -189,7 +189,8 @@ struct CLITests {
         try convert.run()
         convert.waitUntilExit()
         let before = try Self.fingerprint(db)
-        for command in [["dashboard"], ["revenue"], ["modules"], ["explain"], ["indexes", "status"], ["bench", "--runs", "1"]] {
+        for command in [["dashboard"], ["revenue"], ["modules"], ["explain"], ["indexes", "status"], ["bench", "--runs", "1"],
+                        ["report", "--out", dir.file("report.html")]] {
             let r = try Self.run(command + ["--db", db])
             #expect(r.status == 0, "\(command): \(r.stderr)")
             #expect(try Self.fingerprint(db) == before, "\(command) changed the file")
