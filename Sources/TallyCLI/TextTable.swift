@@ -38,22 +38,10 @@ extension String {
 }
 
 /// `1234567` → `1,234,567`.
-func grouped(_ n: Int64) -> String {
-    let digits = String(n.magnitude)
-    var out = ""
-    for (i, c) in digits.enumerated() {
-        if i > 0 && (digits.count - i) % 3 == 0 { out.append(",") }
-        out.append(c)
-    }
-    return n < 0 ? "-" + out : out
-}
+func grouped(_ n: Int64) -> String { ReportFormat.count(n) }
 
 /// Minor units → `12,345.67`.
-func money(_ minor: Int64) -> String {
-    let sign = minor < 0 ? "-" : ""
-    let m = minor.magnitude
-    let cents = m % 100
-    return sign + grouped(Int64(m / 100)) + "." + (cents < 10 ? "0" : "") + String(cents)
-}
+func money(_ minor: Int64) -> String { ReportFormat.money(minor) }
 
+import TallyCore
 import Foundation

@@ -20,7 +20,7 @@ struct BadFileTests {
     static func database(_ dir: Dir, _ name: String = "d.sqlite", bookings: Int = 300) throws -> String {
         let path = dir.file(name)
         #expect(try CLITests.run(["generate", "--db", path, "--bookings", "\(bookings)"]).status == 0)
-        try python("import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('PRAGMA journal_mode=DELETE'); c.close()", [path])
+        try CLITests.rollbackMode(path)
         return path
     }
 

@@ -48,6 +48,16 @@ struct CLITests {
         deinit { try? FileManager.default.removeItem(atPath: path) }
     }
 
+    /// Switches a database file to rollback-journal mode (one file, no `-wal`/`-shm`).
+    static func rollbackMode(_ path: String) throws {
+        let convert = Process()
+        convert.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        convert.arguments = ["python3", "-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('PRAGMA journal_mode=DELETE'); c.close()", path]
+        try convert.run()
+        convert.waitUntilExit()
+        #expect(convert.terminationStatus == 0)
+    }
+
     /// Bytes and modification time of a file.
     static func fingerprint(_ path: String) throws -> (Data, Date) {
         let attributes = try FileManager.default.attributesOfItem(atPath: path)
@@ -183,11 +193,7 @@ struct CLITests {
         let dir = try Directory()
         let db = dir.file("r.sqlite")
         #expect(try Self.run(["generate", "--db", db, "--bookings", "500"]).status == 0)
-        let convert = Process()
-        convert.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        convert.arguments = ["python3", "-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('PRAGMA journal_mode=DELETE'); c.close()", db]
-        try convert.run()
-        convert.waitUntilExit()
+        try Self.rollbackMode(db)
         let before = try Self.fingerprint(db)
         for command in [["dashboard"], ["revenue"], ["modules"], ["explain"], ["indexes", "status"], ["bench", "--runs", "1"],
                         ["report", "--out", dir.file("report.html")]] {
@@ -228,11 +234,7 @@ struct ServeTests {
         let dir = try CLITests.Directory()
         let db = dir.file("s.sqlite")
         #expect(try CLITests.run(["generate", "--db", db, "--bookings", "500"]).status == 0)
-        let convert = Process()
-        convert.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        convert.arguments = ["python3", "-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('PRAGMA journal_mode=DELETE'); c.close()", db]
-        try convert.run()
-        convert.waitUntilExit()
+        try CLITests.rollbackMode(db)
         let before = try CLITests.fingerprint(db)
 
         let process = Process()

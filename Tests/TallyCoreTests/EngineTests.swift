@@ -84,7 +84,7 @@ struct EngineTests {
         let reader = try TallyDatabase.openReadOnly(path: path)
         let engine = TallyEngine(reader: reader)
         let initialPayments = try await reader.read { try Int64.fetchOne($0, sql: "SELECT COUNT(*) FROM payments")! }
-        let stop = ManagedAtomicFlag()
+        let stop = FlagBox()
         let writes = Task.detached {
             var i: Int64 = 0
             while !stop.isSet {
@@ -184,13 +184,6 @@ struct EngineTests {
     }
 }
 
-/// A flag shared between the test and its writer task.
-final class ManagedAtomicFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = false
-    var isSet: Bool { lock.withLock { value } }
-    func set() { lock.withLock { value = true } }
-}
 
 @Suite("Parallel snapshots")
 struct ParallelSnapshotTests {

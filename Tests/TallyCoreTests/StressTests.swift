@@ -89,14 +89,14 @@ struct PoolLimitTests {
         _ = try generatedDatabase(in: dir, bookings: 300, name: "p.sqlite")
         let reader = try TallyDatabase.openReadOnly(path: dir.path("p.sqlite"), settings: .init(maximumReaderCount: 1))
         let engine = TallyEngine(reader: reader, cache: .disabled, readerTimeout: 0.3)
-        // A deliberately slow query holds the only reader for 1.5 s.
-        // On its own thread: blocking a cooperative-pool thread for 1.5 s
-        // could starve this test's task under a loaded test run.
-        let holding = FlagBox(), done = FlagBox()
+        // A deliberately slow query holds the only reader until the test
+        // releases it, on its own thread (a loaded test run may delay this
+        // task's wake-ups by seconds, so nothing here depends on timing).
+        let holding = FlagBox(), release = FlagBox(), done = FlagBox()
         let slow = Thread {
             _ = try? engine.read { db in
                 holding.set()
-                Thread.sleep(forTimeInterval: 1.5)
+                for _ in 0..<3_000 where !release.isSet { Thread.sleep(forTimeInterval: 0.01) }
                 return try Int.fetchOne(db, sql: "SELECT 1")
             }
             done.set()
@@ -110,6 +110,7 @@ struct PoolLimitTests {
         #expect(waited < .milliseconds(1_200), "waited \(waited)")
         #expect(waited >= .milliseconds(250))
         #expect(error?.message.contains("readers are busy") == true)
+        release.set()
         while !done.isSet { try await Task.sleep(for: .milliseconds(20)) }
         // Once the reader is free again, answers come back.
         #expect(try await engine.dashboard().bookings.total == 300)

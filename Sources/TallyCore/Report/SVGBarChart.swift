@@ -102,9 +102,10 @@ enum HTML {
     }
 }
 
-/// Number formats shared by the report's renderers.
-enum ReportFormat {
-    static func count(_ n: Int64) -> String {
+/// Number formats shared by the report's renderers and the CLI's tables.
+public enum ReportFormat {
+    /// `1234567` → `1,234,567`.
+    public static func count(_ n: Int64) -> String {
         let digits = String(n.magnitude)
         var out = ""
         for (i, c) in digits.enumerated() {
@@ -114,7 +115,8 @@ enum ReportFormat {
         return n < 0 ? "-" + out : out
     }
 
-    static func money(_ minor: Int64) -> String {
+    /// Minor units → `12,345.67`.
+    public static func money(_ minor: Int64) -> String {
         let cents = minor.magnitude % 100
         return (minor < 0 ? "-" : "") + count(Int64(minor.magnitude / 100)) + "." + (cents < 10 ? "0" : "") + String(cents)
     }
