@@ -53,3 +53,23 @@ struct CacheOption: ParsableArguments {
 
     var choice: TallyEngine.CacheChoice { noCache ? .disabled : .automatic }
 }
+
+/// `--period`, `--from`, `--to`, `--tz`: a revenue query, shared by `revenue` and `report`.
+struct RevenueOptions: ParsableArguments {
+    @Option(name: .long, help: "day, week (ISO, from Monday), month, quarter or year.")
+    var period: String = "month"
+
+    @Option(name: .long, help: "Start of the range (inclusive): YYYY-MM-DD (midnight in --tz) or ISO 8601 with offset.")
+    var from: String?
+
+    @Option(name: .long, help: "End of the range (exclusive).")
+    var to: String?
+
+    @Option(name: .long, help: "IANA time zone of the periods, e.g. Europe/Paris.")
+    var tz: String = "UTC"
+
+    /// The parsed query; bad input is `TallyError.invalidInput` (exit 2).
+    func query() throws -> RevenueQuery {
+        try RevenueQuery(period: period, timeZone: tz, from: from, to: to)
+    }
+}

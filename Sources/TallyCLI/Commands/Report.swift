@@ -24,17 +24,7 @@ struct Report: AsyncParsableCommand {
     @Option(name: .long, help: "html, md or csv.")
     var format: Format?
 
-    @Option(name: .long, help: "Start of the revenue range (YYYY-MM-DD or ISO 8601 with offset).")
-    var from: String?
-
-    @Option(name: .long, help: "End of the revenue range (exclusive).")
-    var to: String?
-
-    @Option(name: .long, help: "IANA time zone of the revenue periods.")
-    var tz: String = "UTC"
-
-    @Option(name: .long, help: "Revenue period: day, week, month, quarter or year.")
-    var period: String = "month"
+    @OptionGroup var range: RevenueOptions
 
     @Flag(name: .long, help: "Print nothing on success.")
     var quiet = false
@@ -51,7 +41,7 @@ struct Report: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let query = try RevenueQuery(period: period, timeZone: tz, from: from, to: to)
+        let query = try range.query()
         let pool = try TallyDatabase.openReadOnly(path: database.db)
         let data: ReportData
         do {

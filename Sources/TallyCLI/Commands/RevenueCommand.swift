@@ -13,17 +13,7 @@ struct RevenueCommand: AsyncParsableCommand {
 
     @OptionGroup var database: DatabaseOption
 
-    @Option(name: .long, help: "day, week (ISO, from Monday), month, quarter or year.")
-    var period: String = "month"
-
-    @Option(name: .long, help: "Start of the range (inclusive).")
-    var from: String?
-
-    @Option(name: .long, help: "End of the range (exclusive).")
-    var to: String?
-
-    @Option(name: .long, help: "IANA time zone of the periods, e.g. Europe/Paris.")
-    var tz: String = "UTC"
+    @OptionGroup var range: RevenueOptions
 
     @Option(name: .long, help: "single-pass (default), grouped or naive.")
     var strategy: Strategy = .singlePass
@@ -33,7 +23,7 @@ struct RevenueCommand: AsyncParsableCommand {
 
     func run() async throws {
         // Parse the query before touching the file: bad input is exit 2 whatever the file.
-        let query = try RevenueQuery(period: period, timeZone: tz, from: from, to: to)
+        let query = try range.query()
         let engine = TallyEngine(reader: try TallyDatabase.openReadOnly(path: database.db), cache: cacheOption.choice)
         let revenue: Revenue
         do { revenue = try await engine.revenue(query, strategy: strategy, useCache: !cacheOption.noCache) } catch { throw TallyError.wrapping(error, path: database.db) }
