@@ -10,7 +10,6 @@ enum EngineMetrics {
     }
 
     static let rowsScanned = Counter(label: "tally_engine_rows_scanned_total")
-    static let statements = Counter(label: "tally_engine_sql_statements_total")
 
     private static let byRequest: [String: Instruments] = {
         var table: [String: Instruments] = [:]
