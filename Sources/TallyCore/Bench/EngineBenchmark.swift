@@ -51,7 +51,7 @@ public enum EngineBenchmark {
         ]
         for strategy in Strategy.allCases {
             workloads.append(Workload(name: "dashboard.\(strategy.rawValue)") { reader in
-                _ = try TallyEngine(reader: reader, maximumParallelism: parallelism).compute(stats, strategy: strategy)
+                _ = try TallyEngine(reader: reader, cache: .disabled, maximumParallelism: parallelism).compute(stats, strategy: strategy)
             })
         }
         workloads.append(.transaction("dashboard-1conn.floor") { _ = try TallyEngine.floor(stats, in: $0) })
