@@ -35,7 +35,7 @@ public struct TallyRoutes<Context: RequestContext>: Sendable {
         routes.get("api/dashboard") { request, _ in
             try await Self.respond(service, request, route: "dashboard") {
                 let strategy = try Self.strategy(request)
-                return Self.cachedStats(service, request, key: "dashboard|\(strategy.rawValue)") {
+                return .stats(key: TallyEngine.dashboardKey(strategy: strategy)) {
                     try await service.engine.dashboard(strategy: strategy)
                 }
             }
@@ -46,9 +46,8 @@ public struct TallyRoutes<Context: RequestContext>: Sendable {
                                              timeZone: try Self.parameter(request, "tz") ?? "UTC",
                                              from: try Self.parameter(request, "from"), to: try Self.parameter(request, "to"))
                 let strategy = try Self.strategy(request)
-                let key = "revenue|\(query.period.rawValue)|\(query.zone.identifier)|\(query.from.map(String.init) ?? "open")|"
-                    + "\(query.to.map(String.init) ?? "open")|\(strategy.rawValue)"
-                return Self.cachedStats(service, request, key: key) {
+                let key = TallyEngine.revenueKey(query, strategy: strategy)
+                return .stats(key: key) {
                     try await service.engine.revenue(query, strategy: strategy)
                 }
             }
@@ -100,11 +99,6 @@ public struct TallyRoutes<Context: RequestContext>: Sendable {
     enum Outcome {
         case json(any Encodable, headers: HTTPFields)
         case stats(key: String, compute: () async throws -> any Encodable)
-    }
-
-    static func cachedStats(_ service: TallyHTTPService, _ request: Request, key: String,
-                            compute: @escaping () async throws -> any Encodable) -> Outcome {
-        .stats(key: key, compute: compute)
     }
 
     /// Runs a handler: bad input becomes 400, anything else 500 (logged once

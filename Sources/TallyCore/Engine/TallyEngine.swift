@@ -121,12 +121,21 @@ public struct TallyEngine: Sendable {
 
     // MARK: - Answers
 
+    // MARK: - Cache keys (also the basis of HTTP ETags)
+
+    public static func dashboardKey(strategy: Strategy) -> String { "dashboard|\(strategy.rawValue)" }
+
+    public static func revenueKey(_ query: RevenueQuery, strategy: Strategy) -> String {
+        "revenue|\(query.period.rawValue)|\(query.zone.identifier)|\(query.from.map(String.init) ?? "open")|"
+            + "\(query.to.map(String.init) ?? "open")|\(strategy.rawValue)"
+    }
+
     /// The dashboard, through the cache unless `useCache` is false.
     public func dashboard(strategy: Strategy = .singlePass, useCache: Bool = true) async throws -> Dashboard {
         let started = ContinuousClock.now
         let engine = self
         let tables = Set(Dashboard.stats.map(\.table))
-        var (dashboard, status) = try await cached("dashboard|\(strategy.rawValue)", tables: tables,
+        var (dashboard, status) = try await cached(Self.dashboardKey(strategy: strategy), tables: tables,
                                                    lifetime: cache?.policy.dashboard ?? .init(ttl: 0), useCache: useCache) {
             let computeStarted = ContinuousClock.now
             var dashboard = Dashboard(results: try await engine.background { try engine.compute(Dashboard.stats, strategy: strategy) })
@@ -147,8 +156,7 @@ public struct TallyEngine: Sendable {
     public func revenue(_ query: RevenueQuery, strategy: Strategy = .singlePass, useCache: Bool = true) async throws -> Revenue {
         let started = ContinuousClock.now
         let engine = self
-        let key = "revenue|\(query.period.rawValue)|\(query.zone.identifier)|\(query.from.map(String.init) ?? "open")|"
-            + "\(query.to.map(String.init) ?? "open")|\(strategy.rawValue)"
+        let key = Self.revenueKey(query, strategy: strategy)
         let nowMillis = Int64(Date().timeIntervalSince1970 * 1000)
         let closed = query.to.map { $0 <= nowMillis } ?? false
         let lifetime = closed ? cache?.policy.closedRange : cache?.policy.revenue
