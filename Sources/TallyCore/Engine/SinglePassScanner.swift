@@ -136,9 +136,12 @@ struct SinglePassScanner {
         }
         let codes = UnsafeMutablePointer<Int32>.allocate(capacity: columnCount)
         codes.initialize(repeating: 0, count: columnCount)
+        let values = UnsafeMutablePointer<OpaquePointer?>.allocate(capacity: columnCount)
+        values.initialize(repeating: nil, count: columnCount)
         defer {
             keySlots.deallocate()
             codes.deallocate()
+            values.deallocate()
         }
 
         var rows = 0
@@ -153,12 +156,17 @@ struct SinglePassScanner {
                 throw error
             }
             rows &+= 1
+            // One C call per column: the `sqlite3_value_*` accessors that
+            // follow skip the statement checks of `sqlite3_column_*`.
+            for c in 0..<columnCount {
+                values[c] = sqlite3_column_value(handle, Int32(truncatingIfNeeded: c))
+            }
             for k in 0..<keyCount {
-                let column = keySlots[k]
-                codes[Int(column)] = interners[Int(column)].code(handle, column)
+                let column = Int(keySlots[k])
+                codes[column] = interners[column].code(values[column])
             }
             for s in 0..<kernelCount {
-                try kernels[s].add(handle, codes: codes)
+                try kernels[s].add(values, codes: codes)
             }
         }
         sqlite3_reset(handle)
@@ -207,13 +215,15 @@ struct SinglePassScanner {
         while sqlite3_step(handle) == SQLITE_ROW {
             rows += 1
             for c in 0..<n {
-                switch sqlite3_column_type(handle, c) {
-                case SQLITE_INTEGER: checksum &+= sqlite3_column_int64(handle, c)
-                case SQLITE_FLOAT: checksum &+= Int64(sqlite3_column_double(handle, c))
+                // Read the way the scan reads: one `sqlite3_value` per column.
+                let value = sqlite3_column_value(handle, c)
+                switch sqlite3_value_type(value) {
+                case SQLITE_INTEGER: checksum &+= sqlite3_value_int64(value)
+                case SQLITE_FLOAT: checksum &+= Int64(sqlite3_value_double(value))
                 case SQLITE_NULL: break
                 default:
-                    if let text = sqlite3_column_text(handle, c) {
-                        checksum &+= Int64(text.pointee) &+ Int64(sqlite3_column_bytes(handle, c))
+                    if let bytes = sqlite3_value_blob(value) {
+                        checksum &+= Int64(bytes.load(as: UInt8.self)) &+ Int64(sqlite3_value_bytes(value))
                     }
                 }
             }

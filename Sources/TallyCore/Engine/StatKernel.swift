@@ -160,9 +160,10 @@ struct StatKernel {
         layout(oldCapacities: oldCapacities, oldShifts: oldShifts)
     }
 
-    /// Adds the current row; `codes` holds the interned code of every key column.
+    /// Adds the current row: `values` holds its columns (`sqlite3_column_value`),
+    /// `codes` the interned code of every key column.
     @inline(__always)
-    mutating func add(_ statement: OpaquePointer, codes: UnsafeMutablePointer<Int32>) throws {
+    mutating func add(_ values: UnsafeMutablePointer<OpaquePointer?>, codes: UnsafeMutablePointer<Int32>) throws {
         for f in 0..<filterCount where codes[filterSlots[f]] != filterCodes[f] {
             return
         }
@@ -173,8 +174,9 @@ struct StatKernel {
             cell |= code << shifts[d]
         }
         if bucketColumn >= 0 {
-            if sqlite3_column_type(statement, bucketColumn) == SQLITE_NULL { return }
-            let t = sqlite3_column_int64(statement, bucketColumn)
+            let value = values[Int(bucketColumn)]
+            if sqlite3_value_type(value) == SQLITE_NULL { return }
+            let t = sqlite3_value_int64(value)
             guard t >= from, t < to else { return }
             // The last bucket start <= t.
             var low = 0, high = bucketStartCount - 1
@@ -188,8 +190,8 @@ struct StatKernel {
         for a in 0..<aggregateCount {
             let kind = kinds[a]
             if kind == .count { continue }
-            let column = aggregateColumns[a]
-            let type = sqlite3_column_type(statement, column)
+            let value = values[Int(aggregateColumns[a])]
+            let type = sqlite3_value_type(value)
             if type == SQLITE_NULL { continue }
             let c = a * cells + cell
             nonNull[c] &+= 1
@@ -198,7 +200,7 @@ struct StatKernel {
                 break
             case .sum, .avg:
                 if type == SQLITE_INTEGER && !isReal[c] {
-                    let (sum, overflowed) = intSums[c].addingReportingOverflow(sqlite3_column_int64(statement, column))
+                    let (sum, overflowed) = intSums[c].addingReportingOverflow(sqlite3_value_int64(value))
                     intSums[c] = sum
                     if overflowed { overflow = true }
                 } else {
@@ -206,10 +208,10 @@ struct StatKernel {
                         isReal[c] = true
                         realSums[c] = Double(intSums[c])
                     }
-                    realSums[c] += sqlite3_column_double(statement, column)
+                    realSums[c] += sqlite3_value_double(value)
                 }
             case .min, .max:
-                let v = sqlite3_column_double(statement, column)
+                let v = sqlite3_value_double(value)
                 if type != SQLITE_INTEGER { isReal[c] = true }
                 if v < minimums[c] { minimums[c] = v }
                 if v > maximums[c] { maximums[c] = v }

@@ -4,180 +4,203 @@ import GRDBSQLite
 /// Maps the values of one column, read straight from a stepped statement, to
 /// small dense codes (0, 1, 2, …) without allocating per row.
 ///
-/// Text is compared as bytes against the values already seen: for the
-/// low-cardinality columns of a dashboard (a status, a role) that is a linear
-/// scan over a handful of candidates, most recent hit first; past
-/// `linearLimit` distinct values a hash table takes over (organization ids).
+/// Every lookup is one probe of an open-addressing table keyed by a
+/// multiplicative hash. A text is summarised by its length and two 8-byte
+/// words (its first and its last eight bytes, zero-padded): for texts of up to
+/// 16 bytes (every enum value of the contract) those three numbers *are* the
+/// text, so a hit is decided by integer compares, without `memcmp` and
+/// without the data-dependent branches of a linear search, which random
+/// values mispredict on most rows.
+///
+/// Values are read through `sqlite3_value` pointers (`sqlite3_column_value`
+/// once per column per row): each `sqlite3_column_*` call re-validates the
+/// statement and the column index and passes through the connection's mutex
+/// hooks, which cost more per row than the lookup itself.
 ///
 /// Storage is manually managed (`deallocate()` must be called): the scan
 /// loop reaches interners through an `UnsafeMutablePointer`, which keeps
 /// Swift's dynamic exclusivity checks and array bounds checks off the
 /// per-row path.
 struct ValueInterner {
-    /// Storage class of each stored value, as `sqlite3_column_type` reports it.
+    /// Storage class of each stored value, as `sqlite3_value_type` reports it.
     private var types: UnsafeMutablePointer<Int32>
     /// Integer value, bit pattern of a real, or offset of text in `bytes`.
     private var payloads: UnsafeMutablePointer<Int64>
     private var lengths: UnsafeMutablePointer<Int32>
-    /// The first eight bytes of each text (zero-padded): most comparisons
-    /// of short enum values end on one integer compare, without `memcmp`.
-    private var prefixes: UnsafeMutablePointer<UInt64>
+    /// First and last eight bytes of each text (see `words`).
+    private var heads: UnsafeMutablePointer<UInt64>
+    private var tails: UnsafeMutablePointer<UInt64>
     private var hashes: UnsafeMutablePointer<UInt64>
     private var capacity: Int
     private(set) var count = 0
     private var bytes: UnsafeMutablePointer<UInt8>
     private var byteCount = 0
     private var byteCapacity: Int
-    /// Open-addressing table of codes (-1 = empty), used past `linearLimit`.
-    private var table: UnsafeMutablePointer<Int32>?
-    private var tableSize = 0
-    /// The code returned last: consecutive rows often repeat a value.
-    private var last: Int32 = -1
-
-    static let linearLimit = 12
+    /// Open-addressing table of codes (-1 = empty), at most a quarter full.
+    private var table: UnsafeMutablePointer<Int32>
+    private var tableShift: UInt64
+    private var tableMask: Int
 
     init() {
         capacity = 16
         types = .allocate(capacity: capacity)
         payloads = .allocate(capacity: capacity)
         lengths = .allocate(capacity: capacity)
-        prefixes = .allocate(capacity: capacity)
+        heads = .allocate(capacity: capacity)
+        tails = .allocate(capacity: capacity)
         hashes = .allocate(capacity: capacity)
         byteCapacity = 256
         bytes = .allocate(capacity: byteCapacity)
+        let size = 64
+        table = .allocate(capacity: size)
+        table.initialize(repeating: -1, count: size)
+        tableShift = UInt64(64 - size.trailingZeroBitCount)
+        tableMask = size - 1
     }
 
     func deallocate() {
         types.deallocate()
         payloads.deallocate()
         lengths.deallocate()
-        prefixes.deallocate()
+        heads.deallocate()
+        tails.deallocate()
         hashes.deallocate()
         bytes.deallocate()
-        table?.deallocate()
+        table.deallocate()
     }
 
-    /// The code of the value in column `column` of the current row.
+    /// The code of a value of the current row (from `sqlite3_column_value`).
     @inline(__always)
-    mutating func code(_ statement: OpaquePointer, _ column: Int32) -> Int32 {
-        switch sqlite3_column_type(statement, column) {
+    mutating func code(_ value: OpaquePointer?) -> Int32 {
+        switch sqlite3_value_type(value) {
         case SQLITE_INTEGER:
-            return code(type: SQLITE_INTEGER, payload: sqlite3_column_int64(statement, column), text: nil, length: 0)
+            return code(integer: sqlite3_value_int64(value))
         case SQLITE_NULL:
-            return code(type: SQLITE_NULL, payload: 0, text: nil, length: 0)
+            return code(type: SQLITE_NULL, payload: 0)
         case SQLITE_FLOAT:
-            // Keys compare as SQLite compares them: 1.0 is the group of 1.
-            let real = sqlite3_column_double(statement, column)
-            if let exact = Int64(exactly: real) { return code(type: SQLITE_INTEGER, payload: exact, text: nil, length: 0) }
-            return code(type: SQLITE_FLOAT, payload: Int64(bitPattern: real.bitPattern), text: nil, length: 0)
+            return code(real: sqlite3_value_double(value))
         default:
             // Text (blobs are read as their bytes too and keyed as text).
-            let pointer = UnsafeRawPointer(sqlite3_column_text(statement, column))
-            let length = sqlite3_column_bytes(statement, column)
-            return code(type: SQLITE_TEXT, payload: 0, text: pointer, length: length)
+            // `sqlite3_value_blob` returns the record's bytes as they are;
+            // `sqlite3_value_text` would first copy them to add a NUL.
+            let pointer = sqlite3_value_blob(value)
+            return code(text: pointer, length: Int(sqlite3_value_bytes(value)))
         }
     }
 
     /// The code of a value given as a `StatValue` (filter constants), interned up front.
     mutating func code(of value: StatValue) -> Int32 {
         switch value {
-        case .null: return code(type: SQLITE_NULL, payload: 0, text: nil, length: 0)
-        case .integer(let v): return code(type: SQLITE_INTEGER, payload: v, text: nil, length: 0)
-        case .real(let v):
-            if let exact = Int64(exactly: v) { return code(type: SQLITE_INTEGER, payload: exact, text: nil, length: 0) }
-            return code(type: SQLITE_FLOAT, payload: Int64(bitPattern: v.bitPattern), text: nil, length: 0)
+        case .null: return code(type: SQLITE_NULL, payload: 0)
+        case .integer(let v): return code(integer: v)
+        case .real(let v): return code(real: v)
         case .text(let s):
             var s = s
             return s.withUTF8 { buffer in
-                code(type: SQLITE_TEXT, payload: 0, text: UnsafeRawPointer(buffer.baseAddress), length: Int32(buffer.count))
+                code(text: UnsafeRawPointer(buffer.baseAddress), length: buffer.count)
             }
         }
     }
 
     @inline(__always)
-    private mutating func code(type: Int32, payload: Int64, text: UnsafeRawPointer?, length: Int32) -> Int32 {
-        // For text, `payload` carries the prefix; `insert` stores the offset instead.
-        let payload = type == SQLITE_TEXT ? Int64(bitPattern: Self.prefix(text, length)) : payload
-        if last >= 0, matches(Int(last), type: type, payload: payload, text: text, length: length) {
-            return last
-        }
-        if table == nil {
-            for i in 0..<count where matches(i, type: type, payload: payload, text: text, length: length) {
-                last = Int32(i)
-                return last
-            }
-            last = insert(type: type, payload: payload, text: text, length: length, hash: Self.hash(type: type, payload: payload, text: text, length: length))
-            return last
-        }
-        let hash = Self.hash(type: type, payload: payload, text: text, length: length)
-        let mask = tableSize - 1
-        var slot = Int(truncatingIfNeeded: hash) & mask
+    private mutating func code(integer: Int64) -> Int32 {
+        code(type: SQLITE_INTEGER, payload: integer)
+    }
+
+    /// Keys compare as SQLite compares them: 1.0 is the group of 1.
+    @inline(__always)
+    private mutating func code(real: Double) -> Int32 {
+        if let exact = Int64(exactly: real) { return code(type: SQLITE_INTEGER, payload: exact) }
+        return code(type: SQLITE_FLOAT, payload: Int64(bitPattern: real.bitPattern))
+    }
+
+    /// Integers, reals (by bit pattern) and NULL.
+    @inline(__always)
+    private mutating func code(type: Int32, payload: Int64) -> Int32 {
+        let hash = (UInt64(bitPattern: payload) ^ UInt64(type) &* 0xD6E8_FEB8_6659_FD93) &* 0x9E37_79B9_7F4A_7C15
+        var slot = Int(truncatingIfNeeded: hash >> tableShift)
         while true {
-            let code = table![slot]
-            if code < 0 { break }
-            if hashes[Int(code)] == hash, matches(Int(code), type: type, payload: payload, text: text, length: length) {
-                last = code
-                return code
-            }
-            slot = (slot + 1) & mask
+            let code = table[slot]
+            if code < 0 { return insert(type: type, payload: payload, text: nil, length: 0, head: 0, tail: 0, hash: hash, slot: slot) }
+            if types[Int(code)] == type, payloads[Int(code)] == payload { return code }
+            slot = (slot + 1) & tableMask
         }
-        last = insert(type: type, payload: payload, text: text, length: length, hash: hash)
-        return last
     }
 
     @inline(__always)
-    private func matches(_ i: Int, type: Int32, payload: Int64, text: UnsafeRawPointer?, length: Int32) -> Bool {
-        guard types[i] == type else { return false }
-        guard type == SQLITE_TEXT else { return payloads[i] == payload }
-        guard lengths[i] == length, prefixes[i] == UInt64(bitPattern: payload) else { return false }
-        return length <= 8 || memcmp(bytes + Int(payloads[i]) + 8, text! + 8, Int(length) - 8) == 0
+    private mutating func code(text: UnsafeRawPointer?, length: Int) -> Int32 {
+        let (head, tail) = Self.words(text, length)
+        let hash = (head &* 0x9E37_79B9_7F4A_7C15) ^ ((tail ^ UInt64(length)) &* 0xC2B2_AE3D_27D4_EB4F)
+        var slot = Int(truncatingIfNeeded: hash >> tableShift)
+        while true {
+            let code = Int(table[slot])
+            if code < 0 { return insert(type: SQLITE_TEXT, payload: 0, text: text, length: length, head: head, tail: tail, hash: hash, slot: slot) }
+            if heads[code] == head, tails[code] == tail, lengths[code] == Int32(truncatingIfNeeded: length), types[code] == SQLITE_TEXT,
+               length <= 16 || memcmp(bytes + Int(payloads[code]) + 8, text! + 8, length - 16) == 0 {
+                return Int32(truncatingIfNeeded: code)
+            }
+            slot = (slot + 1) & tableMask
+        }
     }
 
-    /// The first eight bytes of a text, zero-padded, without reading past its end.
+    /// The first eight bytes of a text and, past eight bytes, its last eight
+    /// (overlapping the first when shorter than 16), zero-padded, read
+    /// without touching a byte outside the text. For a given length the pair
+    /// determines texts of up to 16 bytes exactly; longer texts compare their
+    /// middle bytes too.
     @inline(__always)
-    private static func prefix(_ text: UnsafeRawPointer?, _ length: Int32) -> UInt64 {
-        guard let text else { return 0 }
-        if length >= 8 { return text.loadUnaligned(as: UInt64.self) }
-        var value: UInt64 = 0
-        for k in 0..<Int(length) { value |= UInt64(text.load(fromByteOffset: k, as: UInt8.self)) << (8 * UInt64(k)) }
-        return value
+    static func words(_ text: UnsafeRawPointer?, _ length: Int) -> (head: UInt64, tail: UInt64) {
+        guard let text, length > 0 else { return (0, 0) }
+        if length >= 8 {
+            let head = text.loadUnaligned(as: UInt64.self)
+            return (head, length > 8 ? text.loadUnaligned(fromByteOffset: length - 8, as: UInt64.self) : 0)
+        }
+        if length >= 4 {
+            // Two overlapping 4-byte loads; the shared bytes OR onto themselves.
+            let low = UInt64(text.loadUnaligned(as: UInt32.self))
+            let high = UInt64(text.loadUnaligned(fromByteOffset: length - 4, as: UInt32.self))
+            return (low | high << (UInt64(length - 4) &* 8), 0)
+        }
+        let first = UInt64(text.load(as: UInt8.self))
+        let middle = UInt64(text.load(fromByteOffset: length >> 1, as: UInt8.self))
+        let last = UInt64(text.load(fromByteOffset: length - 1, as: UInt8.self))
+        return (first | middle << (UInt64(length >> 1) &* 8) | last << (UInt64(length - 1) &* 8), 0)
     }
 
-    private mutating func insert(type: Int32, payload: Int64, text: UnsafeRawPointer?, length: Int32, hash: UInt64) -> Int32 {
+    private mutating func insert(type: Int32, payload: Int64, text: UnsafeRawPointer?, length: Int,
+                                 head: UInt64, tail: UInt64, hash: UInt64, slot: Int) -> Int32 {
         if count == capacity {
             let newCapacity = capacity * 2
             types = Self.grow(types, count, newCapacity)
             payloads = Self.grow(payloads, count, newCapacity)
             lengths = Self.grow(lengths, count, newCapacity)
-            prefixes = Self.grow(prefixes, count, newCapacity)
+            heads = Self.grow(heads, count, newCapacity)
+            tails = Self.grow(tails, count, newCapacity)
             hashes = Self.grow(hashes, count, newCapacity)
             capacity = newCapacity
         }
         let code = count
         types[code] = type
-        lengths[code] = length
-        prefixes[code] = type == SQLITE_TEXT ? UInt64(bitPattern: payload) : 0
+        lengths[code] = Int32(truncatingIfNeeded: length)
+        heads[code] = head
+        tails[code] = tail
         hashes[code] = hash
         if type == SQLITE_TEXT {
-            let n = Int(length)
-            if byteCount + n > byteCapacity {
+            if byteCount + length > byteCapacity {
                 var newCapacity = byteCapacity * 2
-                while newCapacity < byteCount + n { newCapacity *= 2 }
+                while newCapacity < byteCount + length { newCapacity *= 2 }
                 bytes = Self.grow(bytes, byteCount, newCapacity)
                 byteCapacity = newCapacity
             }
             payloads[code] = Int64(byteCount)
-            if n > 0 { (bytes + byteCount).update(from: text!.assumingMemoryBound(to: UInt8.self), count: n) }
-            byteCount += n
+            if length > 0 { (bytes + byteCount).update(from: text!.assumingMemoryBound(to: UInt8.self), count: length) }
+            byteCount += length
         } else {
             payloads[code] = payload
         }
         count += 1
-        if table != nil {
-            if count * 2 > tableSize { rebuildTable() } else { place(code) }
-        } else if count > Self.linearLimit {
-            rebuildTable()
-        }
+        table[slot] = Int32(code)
+        if count * 4 > tableMask + 1 { rebuildTable() }
         return Int32(code)
     }
 
@@ -188,38 +211,19 @@ struct ValueInterner {
         return new
     }
 
+    /// Doubles the table and places every code again.
     private mutating func rebuildTable() {
-        table?.deallocate()
-        var size = 64
-        while size < count * 4 { size <<= 1 }
+        let size = (tableMask + 1) * 2
+        table.deallocate()
         table = .allocate(capacity: size)
-        table!.initialize(repeating: -1, count: size)
-        tableSize = size
-        for i in 0..<count { place(i) }
-    }
-
-    private mutating func place(_ i: Int) {
-        let mask = tableSize - 1
-        var slot = Int(truncatingIfNeeded: hashes[i]) & mask
-        while table![slot] >= 0 { slot = (slot + 1) & mask }
-        table![slot] = Int32(i)
-    }
-
-    /// FNV-1a over the value's bytes, mixed with its type.
-    @inline(__always)
-    private static func hash(type: Int32, payload: Int64, text: UnsafeRawPointer?, length: Int32) -> UInt64 {
-        var h: UInt64 = 0xCBF2_9CE4_8422_2325 ^ UInt64(type)
-        if type == SQLITE_TEXT {
-            if let text {
-                for k in 0..<Int(length) {
-                    h = (h ^ UInt64(text.load(fromByteOffset: k, as: UInt8.self))) &* 0x100_0000_01B3
-                }
-            }
-        } else {
-            h = (h ^ UInt64(bitPattern: payload)) &* 0x100_0000_01B3
-            h ^= h >> 29
+        table.initialize(repeating: -1, count: size)
+        tableShift = UInt64(64 - size.trailingZeroBitCount)
+        tableMask = size - 1
+        for code in 0..<count {
+            var slot = Int(truncatingIfNeeded: hashes[code] >> tableShift)
+            while table[slot] >= 0 { slot = (slot + 1) & tableMask }
+            table[slot] = Int32(code)
         }
-        return h
     }
 
     /// The value behind a code, decoded once per group when results are built.
