@@ -5,9 +5,10 @@ import GRDBSQLite
 /// stepped through SQLite's C API, every stat of that table aggregated while
 /// the row is under the cursor.
 ///
-/// Per row it allocates nothing: key columns are mapped to dense codes by
-/// comparing their bytes with the values already seen (`ValueInterner`), and
-/// aggregates live in preallocated arrays (`StatAccumulator`).
+/// Per row it allocates nothing: each selected column is read once as an
+/// `sqlite3_value`, key columns are mapped to dense codes by one hash probe
+/// over their bytes (`ValueInterner`), and aggregates live in preallocated
+/// grids (`StatKernel`).
 struct SinglePassScanner {
     /// One table's scan: the columns it selects and the stats it serves.
     struct TableScan {
