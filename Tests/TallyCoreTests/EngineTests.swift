@@ -27,12 +27,16 @@ struct EngineTests {
     }
 
     /// A database without the CHECKs: values outside the enums, NULL ratings
-    /// only, flags other than 0/1, reals where integers are expected.
-    @Test("a foreign database: values outside the enums appear under their own key")
-    func foreignValues() async throws {
+    /// only, flags other than 0/1, reals where integers are expected; in each
+    /// text encoding SQLite supports (single-pass reads text bytes as stored).
+    @Test("a foreign database: values outside the enums appear under their own key", arguments: ["UTF-8", "UTF-16le", "UTF-16be"])
+    func foreignValues(encoding: String) async throws {
         let dir = try TemporaryDirectory()
         let path = dir.path("foreign.sqlite")
         let queue = try DatabaseQueue(path: path)
+        try await queue.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA encoding = '\(encoding)'")
+        }
         try await queue.write { db in
             try db.execute(sql: """
                 CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT, name TEXT, role TEXT, isActive INTEGER, createdAt INTEGER);
@@ -46,7 +50,7 @@ struct EngineTests {
                 INSERT INTO users (email, role, isActive, createdAt) VALUES
                   ('a', 'CUSTOMER', 1, 0), ('b', 'SUPERUSER', 1, 0), ('c', 'SUPERUSER', 0, 0), ('d', 'customer', 2, 0), ('e', 'ADMIN', 1.0, 0);
                 INSERT INTO drivers (userId, isAvailable, rating, createdAt) VALUES (1, 1, NULL, 0), (2, 0, NULL, 0);
-                INSERT INTO vehicles (type, isAvailable, createdAt) VALUES ('HOVERCRAFT', 1, 0), ('CAR', 0, 0);
+                INSERT INTO vehicles (type, isAvailable, createdAt) VALUES ('HOVERCRAFT', 1, 0), ('CAR', 0, 0), ('VÉLO-CARGO ÉLECTRIQUE', 1, 0);
                 INSERT INTO bookings (userId, serviceType, status, price, scheduledDate, createdAt) VALUES
                   (1, 'RIDE', 'COMPLETED', 100, 0, 0), (1, 'TELEPORT', 'LOST', 5, 0, 0), (1, 'RIDE', '', 5, 0, 0);
                 INSERT INTO payments (bookingId, amount, status, createdAt) VALUES
@@ -55,6 +59,7 @@ struct EngineTests {
                 INSERT INTO modules (organizationId, key, isActive, createdAt) VALUES ('o1', 'a', 1, 0), ('o1', 'b', 0, 0), ('o9', 'c', 1, 0);
                 """)
         }
+        #expect(try await queue.read { try String.fetchOne($0, sql: "PRAGMA encoding") } == encoding)
         let engine = TallyEngine(reader: try TallyDatabase.openReadOnly(path: path))
         let reference = try await queue.read { try referenceDashboard($0) }
         for strategy in Strategy.allCases {
@@ -67,6 +72,7 @@ struct EngineTests {
             #expect(d.drivers.averageRating == nil)
             #expect(d.drivers.rated == 0)
             #expect(d.vehicles.byType["HOVERCRAFT"] == .init(total: 1, available: 1))
+            #expect(d.vehicles.byType["VÉLO-CARGO ÉLECTRIQUE"] == .init(total: 1, available: 1))
             #expect(d.bookings.byStatus["LOST"] == 1)
             #expect(d.bookings.byStatus[""] == 1)
             #expect(d.bookings.byServiceType["TELEPORT"] == 1)

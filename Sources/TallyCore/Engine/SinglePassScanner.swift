@@ -110,8 +110,9 @@ struct SinglePassScanner {
         let slot = { (column: String) in scan.columns.firstIndex(of: column)! }
         let columnCount = scan.columns.count
 
+        let utf8 = try isUTF8(db)
         let interners = UnsafeMutablePointer<ValueInterner>.allocate(capacity: columnCount)
-        for c in 0..<columnCount { (interners + c).initialize(to: ValueInterner()) }
+        for c in 0..<columnCount { (interners + c).initialize(to: ValueInterner(utf8Database: utf8)) }
         var isKey = Array(repeating: false, count: columnCount)
         let kernels = UnsafeMutablePointer<StatKernel>.allocate(capacity: scan.stats.count)
         var kernelCount = 0
@@ -175,6 +176,12 @@ struct SinglePassScanner {
         return (results, rows)
     }
 
+    /// Whether the database stores text as UTF-8 (`PRAGMA encoding`); a
+    /// foreign file may be UTF-16.
+    static func isUTF8(_ db: Database) throws -> Bool {
+        try String.fetchOne(db, sql: "PRAGMA encoding") == "UTF-8"
+    }
+
     /// The fraction of the range column's extent (among rows matching the
     /// shared filters) that the range covers, when an index makes the
     /// extent cheap to read; nil otherwise.
@@ -211,6 +218,7 @@ struct SinglePassScanner {
         let statement = try prepare(scan, in: db)
         let handle = statement.sqliteStatement
         let n = Int32(scan.columns.count)
+        let utf8 = try isUTF8(db)
         var rows = 0
         var checksum: Int64 = 0
         while sqlite3_step(handle) == SQLITE_ROW {
@@ -222,9 +230,10 @@ struct SinglePassScanner {
                 case SQLITE_INTEGER: checksum &+= sqlite3_value_int64(value)
                 case SQLITE_FLOAT: checksum &+= Int64(sqlite3_value_double(value))
                 case SQLITE_NULL: break
-                default:
-                    if let bytes = sqlite3_value_blob(value) {
-                        checksum &+= Int64(bytes.load(as: UInt8.self)) &+ Int64(sqlite3_value_bytes(value))
+                case let type:
+                    let text = type == SQLITE_TEXT && !utf8 ? UnsafeRawPointer(sqlite3_value_text(value)) : sqlite3_value_blob(value)
+                    if let text {
+                        checksum &+= Int64(text.load(as: UInt8.self)) &+ Int64(sqlite3_value_bytes(value))
                     }
                 }
             }

@@ -40,8 +40,14 @@ struct ValueInterner {
     private var table: UnsafeMutablePointer<Int32>
     private var tableShift: UInt64
     private var tableMask: Int
+    /// Whether the database stores text as UTF-8, so that a text's stored
+    /// bytes are its UTF-8 bytes (see `code(_:)`).
+    private let utf8Database: Bool
 
-    init() {
+    /// - parameter utf8Database: whether the database's `PRAGMA encoding` is
+    ///   UTF-8; for UTF-16 files texts are converted to UTF-8 as they are read.
+    init(utf8Database: Bool = true) {
+        self.utf8Database = utf8Database
         capacity = 16
         types = .allocate(capacity: capacity)
         payloads = .allocate(capacity: capacity)
@@ -72,7 +78,8 @@ struct ValueInterner {
     /// The code of a value of the current row (from `sqlite3_column_value`).
     @inline(__always)
     mutating func code(_ value: OpaquePointer?) -> Int32 {
-        switch sqlite3_value_type(value) {
+        let type = sqlite3_value_type(value)
+        switch type {
         case SQLITE_INTEGER:
             return code(integer: sqlite3_value_int64(value))
         case SQLITE_NULL:
@@ -81,9 +88,10 @@ struct ValueInterner {
             return code(real: sqlite3_value_double(value))
         default:
             // Text (blobs are read as their bytes too and keyed as text).
-            // `sqlite3_value_blob` returns the record's bytes as they are;
-            // `sqlite3_value_text` would first copy them to add a NUL.
-            let pointer = sqlite3_value_blob(value)
+            // In a UTF-8 database `sqlite3_value_blob` returns a text's
+            // stored bytes as they are, where `sqlite3_value_text` would
+            // first copy them to add a NUL; a UTF-16 text must be converted.
+            let pointer = type == SQLITE_TEXT && !utf8Database ? UnsafeRawPointer(sqlite3_value_text(value)) : sqlite3_value_blob(value)
             return code(text: pointer, length: Int(sqlite3_value_bytes(value)))
         }
     }
