@@ -76,6 +76,22 @@ struct ValueInternerTests {
         try check(samples)
     }
 
+    @Test("long texts that differ only in the middle get distinct hashes (no single probe chain)")
+    func middleBytesAreHashed() throws {
+        for (prefix, suffix) in [("organization-", "-eu-west"), ("", "-constant-suffix"), ("same-head-", ""), ("a-prefix-of-16b-", "-and-16-b-suffix")] {
+            var hashes = Set<UInt64>()
+            for i in 0..<1_000 {
+                var text = "\(prefix)\(i)\(suffix)"
+                text.withUTF8 { buffer in
+                    let pointer = UnsafeRawPointer(buffer.baseAddress)
+                    let (head, tail) = ValueInterner.words(pointer, buffer.count)
+                    hashes.insert(ValueInterner.textHash(pointer, buffer.count, head: head, tail: tail))
+                }
+            }
+            #expect(hashes.count == 1_000, "\(prefix)…\(suffix): \(hashes.count) distinct hashes")
+        }
+    }
+
     /// Steps `SELECT v FROM t` over the samples (twice, so every value is
     /// seen again after all have been inserted) and checks the codes are a
     /// bijection with the expected keys, and that decoding gives the value back.

@@ -138,7 +138,7 @@ struct ValueInterner {
     @inline(__always)
     private mutating func code(text: UnsafeRawPointer?, length: Int) -> Int32 {
         let (head, tail) = Self.words(text, length)
-        let hash = (head &* 0x9E37_79B9_7F4A_7C15) ^ ((tail ^ UInt64(length)) &* 0xC2B2_AE3D_27D4_EB4F)
+        let hash = Self.textHash(text, length, head: head, tail: tail)
         var slot = Int(truncatingIfNeeded: hash >> tableShift)
         while true {
             let code = Int(table[slot])
@@ -149,6 +149,24 @@ struct ValueInterner {
             }
             slot = (slot + 1) & tableMask
         }
+    }
+
+    /// A text's hash: its two words and length and, past 16 bytes, every
+    /// middle byte too, so that ids differing only in the middle
+    /// (`org-000123-eu-west`) do not all collide into one probe chain.
+    @inline(__always)
+    static func textHash(_ text: UnsafeRawPointer?, _ length: Int, head: UInt64, tail: UInt64) -> UInt64 {
+        var hash = (head &* 0x9E37_79B9_7F4A_7C15) ^ ((tail ^ UInt64(length)) &* 0xC2B2_AE3D_27D4_EB4F)
+        if length > 16, let text {
+            // 8-byte chunks from offset 8; the last may overlap the tail.
+            var offset = 8
+            while offset < length - 8 {
+                hash = (hash ^ text.loadUnaligned(fromByteOffset: offset, as: UInt64.self)) &* 0x9E37_79B9_7F4A_7C15
+                hash ^= hash >> 29
+                offset += 8
+            }
+        }
+        return hash
     }
 
     /// The first eight bytes of a text and, past eight bytes, its last eight
