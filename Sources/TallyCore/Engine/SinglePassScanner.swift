@@ -172,6 +172,9 @@ struct SinglePassScanner {
             }
         }
         sqlite3_reset(handle)
+        if (0..<columnCount).contains(where: { interners[$0].readFailed }) {
+            throw TallyError(.database, "out of memory while reading \(scan.table)")
+        }
         let results = try (0..<kernelCount).map { try kernels[$0].result(interners: interners) }
         return (results, rows)
     }

@@ -40,6 +40,8 @@ struct ValueInterner {
     private var table: UnsafeMutablePointer<Int32>
     private var tableShift: UInt64
     private var tableMask: Int
+    /// Set when SQLite returned no bytes for a non-empty text (out of memory).
+    private(set) var readFailed = false
     /// Whether the database stores text as UTF-8, so that a text's stored
     /// bytes are its UTF-8 bytes (see `code(_:)`).
     private let utf8Database: Bool
@@ -92,7 +94,14 @@ struct ValueInterner {
             // stored bytes as they are, where `sqlite3_value_text` would
             // first copy them to add a NUL; a UTF-16 text must be converted.
             let pointer = type == SQLITE_TEXT && !utf8Database ? UnsafeRawPointer(sqlite3_value_text(value)) : sqlite3_value_blob(value)
-            return code(text: pointer, length: Int(sqlite3_value_bytes(value)))
+            let length = Int(sqlite3_value_bytes(value))
+            if pointer == nil && length > 0 {
+                // SQLite could not allocate the text's conversion: report it
+                // after the scan rather than group the row under a wrong key.
+                readFailed = true
+                return code(text: nil, length: 0)
+            }
+            return code(text: pointer, length: length)
         }
     }
 
@@ -178,13 +187,15 @@ struct ValueInterner {
     static func words(_ text: UnsafeRawPointer?, _ length: Int) -> (head: UInt64, tail: UInt64) {
         guard let text, length > 0 else { return (0, 0) }
         if length >= 8 {
-            let head = text.loadUnaligned(as: UInt64.self)
-            return (head, length > 8 ? text.loadUnaligned(fromByteOffset: length - 8, as: UInt64.self) : 0)
+            let head = UInt64(littleEndian: text.loadUnaligned(as: UInt64.self))
+            return (head, length > 8 ? UInt64(littleEndian: text.loadUnaligned(fromByteOffset: length - 8, as: UInt64.self)) : 0)
         }
         if length >= 4 {
-            // Two overlapping 4-byte loads; the shared bytes OR onto themselves.
-            let low = UInt64(text.loadUnaligned(as: UInt32.self))
-            let high = UInt64(text.loadUnaligned(fromByteOffset: length - 4, as: UInt32.self))
+            // Two overlapping 4-byte loads, read little-endian so that byte k
+            // lands in bits 8k..8k+7 on any machine; the shared bytes OR
+            // onto themselves.
+            let low = UInt64(UInt32(littleEndian: text.loadUnaligned(as: UInt32.self)))
+            let high = UInt64(UInt32(littleEndian: text.loadUnaligned(fromByteOffset: length - 4, as: UInt32.self)))
             return (low | high << (UInt64(length - 4) &* 8), 0)
         }
         let first = UInt64(text.load(as: UInt8.self))
