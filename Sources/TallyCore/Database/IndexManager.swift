@@ -60,6 +60,19 @@ public enum IndexManager {
         return Status(documented: entries, extra: extra)
     }
 
+    /// Whether some index on `table` (documented or not) serves a range on
+    /// `column` after equalities on `equalityColumns`: `column` appears in it
+    /// preceded only by columns of `equalityColumns`. SQLite then answers a
+    /// lone `MIN`/`MAX` or a range of `column` in O(log n).
+    static func hasRangeIndex(on table: String, column: String, after equalityColumns: Set<String> = [], in db: Database) throws -> Bool {
+        let indexes = try String.fetchAll(db, sql: "SELECT name FROM pragma_index_list(?)", arguments: [table])
+        return try indexes.contains { index in
+            let columns = try String.fetchAll(db, sql: "SELECT name FROM pragma_index_info(?) ORDER BY seqno", arguments: [index])
+            guard let position = columns.firstIndex(of: column) else { return false }
+            return Set(columns[..<position]).isSubset(of: equalityColumns)
+        }
+    }
+
     private static func existingIndexNames(_ db: Database) throws -> Set<String> {
         // `sql IS NULL` marks the automatic indexes of UNIQUE/PRIMARY KEY constraints.
         try String.fetchSet(db, sql: "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")

@@ -27,23 +27,10 @@ public struct RevenueQuery: Sendable, Hashable {
                       to: try to.map { try TimestampParser.parse($0, zone: zone, option: "--to") })
     }
 
-    /// First and last `createdAt` of COMPLETED payments. With an index
-    /// leading on `createdAt` (or `status, createdAt`), two statements: SQLite
-    /// answers a lone MIN or MAX from the index in O(log n) but scans the whole
-    /// range for both together. Without one, one statement: one scan, not two.
-    static func completedRange(_ db: Database) throws -> (Int64?, Int64?) {
-        let indexed = try String.fetchAll(db, sql: "SELECT name FROM pragma_index_list('payments')").contains { index in
-            let columns = try String.fetchAll(db, sql: "SELECT name FROM pragma_index_info(?) ORDER BY seqno", arguments: [index])
-            return columns.first == "createdAt" || columns.prefix(2) == ["status", "createdAt"]
-        }
-        let condition = "FROM payments WHERE status = 'COMPLETED'"
-        if indexed {
-            let first = try DatabaseValue.fetchOne(db, sql: "SELECT MIN(createdAt) \(condition)").flatMap(Int64.fromDatabaseValue)
-            let last = try DatabaseValue.fetchOne(db, sql: "SELECT MAX(createdAt) \(condition)").flatMap(Int64.fromDatabaseValue)
-            return (first, last)
-        }
-        let row = try Row.fetchOne(db, sql: "SELECT MIN(createdAt), MAX(createdAt) \(condition)")
-        return (row.flatMap { Int64.fromDatabaseValue($0[0]) }, row.flatMap { Int64.fromDatabaseValue($0[1]) })
+    /// First and last `createdAt` of COMPLETED payments.
+    static func completedRange(_ db: Database) throws -> (min: Int64?, max: Int64?) {
+        try StatSQL.extent(of: "createdAt", in: "payments", where: ["status = ?"], arguments: ["COMPLETED".databaseValue],
+                           indexed: try IndexManager.hasRangeIndex(on: "payments", column: "createdAt", after: ["status"], in: db), in: db)
     }
 
     /// The stat behind revenue: COMPLETED payments, bucketed by `createdAt`.

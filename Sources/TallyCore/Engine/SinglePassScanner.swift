@@ -192,20 +192,10 @@ struct SinglePassScanner {
         let filterColumns = Set(scan.conditions.compactMap { condition -> String? in
             condition.hasSuffix(" = ?") || condition.hasSuffix(" IS NULL") ? String(condition.prefix { $0 != " " }) : nil
         })
-        let indexes = try String.fetchAll(db, sql: "SELECT name FROM pragma_index_list(?)", arguments: [scan.table])
-        let usable = try indexes.contains { index in
-            let columns = try String.fetchAll(db, sql: "SELECT name FROM pragma_index_info(?) ORDER BY seqno", arguments: [index])
-            guard let position = columns.firstIndex(of: range.column) else { return false }
-            return Set(columns[..<position]).isSubset(of: filterColumns)
-        }
-        guard usable else { return nil }
-        let filters = scan.conditions.filter { !$0.hasPrefix(range.column + " >=") }
-        let filterArguments = Array(scan.arguments.dropLast(2))
-        let whereClause = StatSQL.whereClause(filters)
-        let low = try DatabaseValue.fetchOne(db, sql: "SELECT MIN(\(range.column)) FROM \(scan.table)\(whereClause)",
-                                             arguments: StatementArguments(filterArguments)).flatMap(Int64.fromDatabaseValue)
-        let high = try DatabaseValue.fetchOne(db, sql: "SELECT MAX(\(range.column)) FROM \(scan.table)\(whereClause)",
-                                              arguments: StatementArguments(filterArguments)).flatMap(Int64.fromDatabaseValue)
+        guard try IndexManager.hasRangeIndex(on: scan.table, column: range.column, after: filterColumns, in: db) else { return nil }
+        let (low, high) = try StatSQL.extent(of: range.column, in: scan.table,
+                                             where: scan.conditions.filter { !$0.hasPrefix(range.column + " >=") },
+                                             arguments: Array(scan.arguments.dropLast(2)), indexed: true, in: db)
         guard let low, let high else { return 0 }
         let extent = Double(high - low + 1)
         let covered = Double(max(0, min(range.to, high + 1) - max(range.from, low)))
@@ -234,8 +224,7 @@ struct SinglePassScanner {
                 case SQLITE_FLOAT: checksum &+= Int64(sqlite3_value_double(value))
                 case SQLITE_NULL: break
                 case let type:
-                    let text = type == SQLITE_TEXT && !utf8 ? UnsafeRawPointer(sqlite3_value_text(value)) : sqlite3_value_blob(value)
-                    if let text {
+                    if let text = ValueInterner.bytes(of: value, type: type, utf8Database: utf8) {
                         checksum &+= Int64(text.load(as: UInt8.self)) &+ Int64(sqlite3_value_bytes(value))
                     }
                 }

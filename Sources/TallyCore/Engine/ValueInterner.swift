@@ -90,10 +90,7 @@ struct ValueInterner {
             return code(real: sqlite3_value_double(value))
         default:
             // Text (blobs are read as their bytes too and keyed as text).
-            // In a UTF-8 database `sqlite3_value_blob` returns a text's
-            // stored bytes as they are, where `sqlite3_value_text` would
-            // first copy them to add a NUL; a UTF-16 text must be converted.
-            let pointer = type == SQLITE_TEXT && !utf8Database ? UnsafeRawPointer(sqlite3_value_text(value)) : sqlite3_value_blob(value)
+            let pointer = Self.bytes(of: value, type: type, utf8Database: utf8Database)
             let length = Int(sqlite3_value_bytes(value))
             if pointer == nil && length > 0 {
                 // SQLite could not allocate the text's conversion: report it
@@ -103,6 +100,16 @@ struct ValueInterner {
             }
             return code(text: pointer, length: length)
         }
+    }
+
+    /// The bytes of a text or blob value, as UTF-8 for a text; read its
+    /// length with `sqlite3_value_bytes` afterwards. In a UTF-8 database
+    /// `sqlite3_value_blob` returns a text's stored bytes as they are, where
+    /// `sqlite3_value_text` would first copy them to add a NUL; a UTF-16
+    /// text must be converted.
+    @inline(__always)
+    static func bytes(of value: OpaquePointer?, type: Int32, utf8Database: Bool) -> UnsafeRawPointer? {
+        type == SQLITE_TEXT && !utf8Database ? UnsafeRawPointer(sqlite3_value_text(value)) : sqlite3_value_blob(value)
     }
 
     /// The code of a value given as a `StatValue` (filter constants), interned up front.
