@@ -56,8 +56,7 @@ public struct TallyRoutes<Context: RequestContext>: Sendable {
             try await Self.respond(service, request, route: "organizations") {
                 let limit = try Self.limit(request)
                 let cursor = try Self.parameter(request, "cursor")
-                let engine = service.engine
-                let page = try await engine.background { try engine.read { db in try OrganizationsPage.fetch(limit: limit, cursor: cursor, in: db) } }
+                let page = try await service.engine.read { db in try OrganizationsPage.fetch(limit: limit, cursor: cursor, in: db) }
                 return .json(page, headers: [.cacheControl: "private, max-age=\(service.maxAge)"])
             }
         }
@@ -66,17 +65,15 @@ public struct TallyRoutes<Context: RequestContext>: Sendable {
                 let limit = try Self.limit(request)
                 let cursor = try Self.parameter(request, "cursor")
                 let status = try Self.parameter(request, "status")
-                let engine = service.engine
-                let page = try await engine.background {
-                    try engine.read { db in try BookingsPage.fetch(limit: limit, cursor: cursor, status: status, in: db) }
+                let page = try await service.engine.read { db in
+                    try BookingsPage.fetch(limit: limit, cursor: cursor, status: status, in: db)
                 }
                 return .json(page, headers: [.cacheControl: "private, max-age=\(service.maxAge)"])
             }
         }
         routes.get("health") { request, _ in
             try await Self.respond(service, request, route: "health") {
-                let engine = service.engine
-                _ = try await engine.background { try engine.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM sqlite_master") } }
+                _ = try await service.engine.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM sqlite_master") }
                 return .json(["status": "ok"], headers: [.cacheControl: "no-store"])
             }
         }

@@ -33,8 +33,7 @@ public enum CacheBenchmark {
             for _ in 0..<count {
                 let start = ContinuousClock.now
                 try await body()
-                let d = ContinuousClock.now - start
-                samples.append(Double(d.components.seconds) * 1e6 + Double(d.components.attoseconds) * 1e-12)
+                samples.append((ContinuousClock.now - start) / .microseconds(1))
             }
             return Case(name: name, samples: samples.sorted())
         }

@@ -126,7 +126,6 @@ public enum EngineBenchmark {
     private static func milliseconds(_ body: () throws -> Void) rethrows -> Double {
         let start = ContinuousClock.now
         try body()
-        let d = ContinuousClock.now - start
-        return Double(d.components.seconds) * 1e3 + Double(d.components.attoseconds) * 1e-15
+        return (ContinuousClock.now - start) / .milliseconds(1)
     }
 }

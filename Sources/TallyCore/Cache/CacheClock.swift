@@ -20,7 +20,6 @@ public struct SystemCacheClock: CacheClock {
     public init() {}
 
     public func now() -> Double {
-        let d = ContinuousClock.now - origin
-        return Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+        (ContinuousClock.now - origin) / .seconds(1)
     }
 }

@@ -103,6 +103,12 @@ public struct TallyEngine: Sendable {
         try gated { try reader.read(body) }
     }
 
+    /// `read(_:)` off Swift's cooperative thread pool (see `background(_:)`),
+    /// for async callers such as a server's handlers.
+    public func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await background { try self.read(body) }
+    }
+
     private func gated<T>(_ body: () throws -> T) throws -> T {
         try permits.withPermit {
             guard let checkpointGap else { return try body() }
@@ -162,7 +168,7 @@ public struct TallyEngine: Sendable {
         let lifetime = closed ? cache?.policy.closedRange : cache?.policy.revenue
         var (revenue, status) = try await cached(key, tables: ["payments"], lifetime: lifetime ?? .init(ttl: 0), useCache: useCache) {
             let computeStarted = ContinuousClock.now
-            let revenue = try await engine.background { try engine.read { db in try Self.revenue(query, in: db, strategy: strategy) } }
+            let revenue = try await engine.read { db in try Self.revenue(query, in: db, strategy: strategy) }
             EngineMetrics.record(request: "revenue", strategy: strategy.rawValue, nanoseconds: Self.nanoseconds(since: computeStarted))
             engine.noteDuration(of: "revenue", strategy: strategy, since: computeStarted) {
                 (try? engine.reader.read { [RevenueQuery.stat(grid: try query.grid(in: $0))] }) ?? []
@@ -183,9 +189,7 @@ public struct TallyEngine: Sendable {
         var (counts, status) = try await cached(key, tables: ["organizations", "modules"],
                                                 lifetime: cache?.policy.perEntity ?? .init(ttl: 0), useCache: useCache) {
             let computeStarted = ContinuousClock.now
-            let organizations = try await engine.background {
-                try engine.read { db in try ModuleCounts.compute(ids: ids, strategy: strategy, in: db) }
-            }
+            let organizations = try await engine.read { db in try ModuleCounts.compute(ids: ids, strategy: strategy, in: db) }
             EngineMetrics.record(request: "modules", strategy: strategy.rawValue, nanoseconds: Self.nanoseconds(since: computeStarted))
             return ModuleCounts(organizations: organizations,
                                 meta: ResponseMeta(strategy: strategy.rawValue, computedAt: Self.timestamp(Date()),

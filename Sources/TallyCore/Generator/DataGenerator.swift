@@ -148,8 +148,7 @@ public struct DataGenerator: Sendable {
     }
 
     static func seconds(since start: ContinuousClock.Instant) -> Double {
-        let d = ContinuousClock.now - start
-        return Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+        (ContinuousClock.now - start) / .seconds(1)
     }
 
     private func prepare(_ db: Database) throws {
