@@ -1,3 +1,6 @@
+import Foundation
+import TallyCore
+
 /// A plain-text table with aligned columns, for `--format table`.
 struct TextTable {
     var headers: [String]
@@ -42,6 +45,3 @@ func grouped(_ n: Int64) -> String { ReportFormat.count(n) }
 
 /// Minor units → `12,345.67`.
 func money(_ minor: Int64) -> String { ReportFormat.money(minor) }
-
-import TallyCore
-import Foundation

@@ -17,7 +17,7 @@ struct DashboardCommand: AsyncParsableCommand {
     func run() async throws {
         let engine = TallyEngine(reader: try TallyDatabase.openReadOnly(path: database.db), cache: cacheOption.choice)
         let dashboard: Dashboard
-        do { dashboard = try await engine.dashboard(strategy: strategy, useCache: !cacheOption.noCache) } catch { throw TallyError.wrapping(error, path: database.db) }
+        do { dashboard = try await engine.dashboard(strategy: strategy) } catch { throw TallyError.wrapping(error, path: database.db) }
         switch output.resolved {
         case .json: try printJSON(dashboard)
         case .csv: print(dashboard.csv)

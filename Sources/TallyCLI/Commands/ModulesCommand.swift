@@ -21,7 +21,7 @@ struct ModulesCommand: AsyncParsableCommand {
         let engine = TallyEngine(reader: try TallyDatabase.openReadOnly(path: database.db), cache: cacheOption.choice)
         let counts: ModuleCounts
         do {
-            counts = try await engine.moduleCounts(organizations: org.isEmpty ? nil : org, strategy: strategy, useCache: !cacheOption.noCache)
+            counts = try await engine.moduleCounts(organizations: org.isEmpty ? nil : org, strategy: strategy)
         } catch {
             throw TallyError.wrapping(error, path: database.db)
         }

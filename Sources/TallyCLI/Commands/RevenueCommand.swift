@@ -26,7 +26,7 @@ struct RevenueCommand: AsyncParsableCommand {
         let query = try range.query()
         let engine = TallyEngine(reader: try TallyDatabase.openReadOnly(path: database.db), cache: cacheOption.choice)
         let revenue: Revenue
-        do { revenue = try await engine.revenue(query, strategy: strategy, useCache: !cacheOption.noCache) } catch { throw TallyError.wrapping(error, path: database.db) }
+        do { revenue = try await engine.revenue(query, strategy: strategy) } catch { throw TallyError.wrapping(error, path: database.db) }
         switch output.resolved {
         case .json: try printJSON(revenue)
         case .csv:

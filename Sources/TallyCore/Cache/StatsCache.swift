@@ -201,21 +201,22 @@ public final class StatsCache: @unchecked Sendable {
         flights[key] = nil
         statistics.loadsSucceeded += 1
         statistics.loadSeconds += elapsed
-        var evicted: [(key: String, value: Entry, bytes: Int)] = []
+        var evicted = (count: 0, bytes: 0)
         let current = epochs(of: tables)
         if current == startEpochs {
-            evicted = store.put(key, Entry(value: value, tables: tables, storedAt: clock.now(), lifetime: lifetime), bytes: bytes)
+            let entries = store.put(key, Entry(value: value, tables: tables, storedAt: clock.now(), lifetime: lifetime), bytes: bytes)
+            evicted = (entries.count, entries.reduce(0) { $0 + $1.bytes })
             statistics.evictions += evicted.count
-            statistics.evictedBytes += evicted.reduce(0) { $0 + $1.bytes }
+            statistics.evictedBytes += evicted.bytes
         } else {
             statistics.loadsDiscarded += 1
         }
         updateSizeLocked()
         lock.unlock()
         metrics.loadDuration.recordNanoseconds(Int64(elapsed * 1e9))
-        if !evicted.isEmpty {
+        if evicted.count > 0 {
             metrics.evictions.increment(by: Int64(evicted.count))
-            metrics.evictedBytes.increment(by: Int64(evicted.reduce(0) { $0 + $1.bytes }))
+            metrics.evictedBytes.increment(by: Int64(evicted.bytes))
         }
     }
 

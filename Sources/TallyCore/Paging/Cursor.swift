@@ -6,6 +6,8 @@ import Foundation
 /// organizations). Clients must treat it as opaque; the server checks its
 /// version and shape strictly, so a tampered cursor is a 400, never a query.
 public enum Cursor {
+    static var malformed: TallyError { TallyError.invalid("malformed cursor; pass back the nextCursor of a previous page") }
+
     static func encode(_ text: String) -> String {
         Data(text.utf8).base64EncodedString()
             .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
@@ -13,13 +15,12 @@ public enum Cursor {
     }
 
     static func decode(_ cursor: String) throws -> String {
-        let invalid = TallyError.invalid("malformed cursor; pass back the nextCursor of a previous page")
         guard cursor.utf8.count <= 512, cursor.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) else {
-            throw invalid
+            throw malformed
         }
         var base64 = cursor.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         while base64.count % 4 != 0 { base64 += "=" }
-        guard let data = Data(base64Encoded: base64), let text = String(data: data, encoding: .utf8) else { throw invalid }
+        guard let data = Data(base64Encoded: base64), let text = String(data: data, encoding: .utf8) else { throw malformed }
         return text
     }
 
@@ -29,7 +30,7 @@ public enum Cursor {
     public static func parseBookings(_ cursor: String) throws -> (createdAt: Int64, id: Int64) {
         let parts = try decode(cursor).split(separator: ":", omittingEmptySubsequences: false)
         guard parts.count == 3, parts[0] == "v1", let createdAt = Int64(parts[1]), let id = Int64(parts[2]) else {
-            throw TallyError.invalid("malformed cursor; pass back the nextCursor of a previous page")
+            throw malformed
         }
         return (createdAt, id)
     }
@@ -39,7 +40,7 @@ public enum Cursor {
 
     public static func parseOrganizations(_ cursor: String) throws -> String {
         let text = try decode(cursor)
-        guard text.hasPrefix("v1o:") else { throw TallyError.invalid("malformed cursor; pass back the nextCursor of a previous page") }
+        guard text.hasPrefix("v1o:") else { throw malformed }
         return String(text.dropFirst(4))
     }
 }
