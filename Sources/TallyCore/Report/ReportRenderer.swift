@@ -11,16 +11,7 @@ public enum ReportRenderer {
         var body = ""
         body += "<header><h1>Tally report</h1><p class=\"sub\">\(HTML.escape(data.databaseName)) · revenue per \(r.period) in \(HTML.escape(r.timeZone))</p></header>\n"
         body += "<section class=\"cards\">"
-        for (label, value, id) in [
-            ("Users", ReportFormat.count(d.users.total), "users-total"),
-            ("Active users", ReportFormat.count(d.users.active), "users-active"),
-            ("Bookings", ReportFormat.count(d.bookings.total), "bookings-total"),
-            ("Revenue", ReportFormat.money(d.payments.revenue), "revenue"),
-            ("Refunded", ReportFormat.money(d.payments.refunded), "refunded"),
-            ("Drivers available", "\(ReportFormat.count(d.drivers.available)) / \(ReportFormat.count(d.drivers.total))", "drivers"),
-            ("Vehicles available", "\(ReportFormat.count(d.vehicles.available)) / \(ReportFormat.count(d.vehicles.total))", "vehicles"),
-            ("Average rating", d.drivers.averageRating.map { String(format: "%.2f", $0) } ?? "–", "rating"),
-        ] {
+        for (label, value, id) in headline(d) {
             body += "<div class=\"card\"><div class=\"label\">\(label)</div><div class=\"value\" id=\"\(id)\">\(HTML.escape(value))</div></div>"
         }
         body += "</section>\n"
@@ -34,10 +25,7 @@ public enum ReportRenderer {
         body += "</section>\n"
 
         body += "<section class=\"grid2\">"
-        body += panel("Bookings by status", id: "bookings-status", d.bookings.byStatus.map { ($0.key, $0.value) })
-        body += panel("Bookings by service type", id: "bookings-service", d.bookings.byServiceType.map { ($0.key, $0.value) })
-        body += panel("Users by role", id: "users-role", d.users.byRole.map { ($0.key, $0.value.total) })
-        body += panel("Vehicles by type", id: "vehicles-type", d.vehicles.byType.map { ($0.key, $0.value.total) })
+        for (title, id, items) in breakdowns(d) { body += panel(title, id: id, items) }
         body += "</section>\n"
 
         body += "<section><h2>Top organizations by active modules</h2>"
@@ -67,6 +55,30 @@ public enum ReportRenderer {
             """
     }
 
+    /// The headline numbers, in the order both HTML cards and Markdown show them: label, value, HTML id.
+    private static func headline(_ d: Dashboard) -> [(label: String, value: String, id: String)] {
+        [
+            ("Users", ReportFormat.count(d.users.total), "users-total"),
+            ("Active users", ReportFormat.count(d.users.active), "users-active"),
+            ("Bookings", ReportFormat.count(d.bookings.total), "bookings-total"),
+            ("Revenue", ReportFormat.money(d.payments.revenue), "revenue"),
+            ("Refunded", ReportFormat.money(d.payments.refunded), "refunded"),
+            ("Drivers available", "\(ReportFormat.count(d.drivers.available)) / \(ReportFormat.count(d.drivers.total))", "drivers"),
+            ("Vehicles available", "\(ReportFormat.count(d.vehicles.available)) / \(ReportFormat.count(d.vehicles.total))", "vehicles"),
+            ("Average rating", d.drivers.averageRating.map { String(format: "%.2f", $0) } ?? "–", "rating"),
+        ]
+    }
+
+    /// The per-key breakdowns both formats show: title, HTML id, (key, count).
+    private static func breakdowns(_ d: Dashboard) -> [(title: String, id: String, items: [(String, Int64)])] {
+        [
+            ("Bookings by status", "bookings-status", d.bookings.byStatus.map { ($0.key, $0.value) }),
+            ("Bookings by service type", "bookings-service", d.bookings.byServiceType.map { ($0.key, $0.value) }),
+            ("Users by role", "users-role", d.users.byRole.map { ($0.key, $0.value.total) }),
+            ("Vehicles by type", "vehicles-type", d.vehicles.byType.map { ($0.key, $0.value.total) }),
+        ]
+    }
+
     private static func panel(_ title: String, id: String, _ items: [(String, Int64)]) -> String {
         "<div><h2>\(title)</h2>" + SVGHorizontalBars(items: items.map { (label: $0.0, value: $0.1) }).render()
             + table(id: id, headers: ["key", "count"], rows: items.map { [$0.0, ReportFormat.count($0.1)] }, collapsed: true) + "</div>"
@@ -86,21 +98,11 @@ public enum ReportRenderer {
         func row(_ cells: [String]) -> String { "| " + cells.map { $0.replacingOccurrences(of: "|", with: "\\|") }.joined(separator: " | ") + " |" }
         var lines = ["# Tally report: \(data.databaseName)", ""]
         lines += ["| metric | value |", "|---|---:|"]
-        lines += [
-            row(["users", ReportFormat.count(d.users.total)]), row(["active users", ReportFormat.count(d.users.active)]),
-            row(["bookings", ReportFormat.count(d.bookings.total)]), row(["revenue", ReportFormat.money(d.payments.revenue)]),
-            row(["refunded", ReportFormat.money(d.payments.refunded)]),
-            row(["drivers available", "\(d.drivers.available) / \(d.drivers.total)"]),
-            row(["vehicles available", "\(d.vehicles.available) / \(d.vehicles.total)"]),
-            row(["average rating", d.drivers.averageRating.map { String(format: "%.2f", $0) } ?? "–"]),
-        ]
+        lines += headline(d).map { row([$0.label.lowercased(), $0.value]) }
         lines += ["", "## Revenue per \(r.period) (\(r.timeZone))", "", "| start | payments | amount |", "|---|---:|---:|"]
         lines += r.buckets.map { row([$0.start, ReportFormat.count($0.count), ReportFormat.money($0.amount)]) }
         lines.append(row(["total", ReportFormat.count(r.total.count), ReportFormat.money(r.total.amount)]))
-        for (title, items) in [("Bookings by status", d.bookings.byStatus.map { ($0.key, $0.value) }),
-                               ("Bookings by service type", d.bookings.byServiceType.map { ($0.key, $0.value) }),
-                               ("Users by role", d.users.byRole.map { ($0.key, $0.value.total) }),
-                               ("Vehicles by type", d.vehicles.byType.map { ($0.key, $0.value.total) })] {
+        for (title, _, items) in breakdowns(d) {
             lines += ["", "## \(title)", "", "| key | count |", "|---|---:|"] + items.map { row([$0.0, ReportFormat.count($0.1)]) }
         }
         lines += ["", "## Top organizations by active modules", "", "| organization | name | active modules |", "|---|---|---:|"]
