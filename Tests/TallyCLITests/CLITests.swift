@@ -21,9 +21,10 @@ struct CLITests {
         return directory.appendingPathComponent("tally")
     }()
 
-    static func run(_ arguments: [String]) throws -> Result {
+    /// Runs `tally` (or another `executable`) to its end.
+    static func run(_ arguments: [String], executable: URL = binary) throws -> Result {
         let process = Process()
-        process.executableURL = binary
+        process.executableURL = executable
         process.arguments = arguments
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
@@ -48,14 +49,15 @@ struct CLITests {
         deinit { try? FileManager.default.removeItem(atPath: path) }
     }
 
+    /// Runs a Python script: its `sqlite3` module is a SQLite client independent of Tally.
+    static func python(_ script: String, _ arguments: [String]) throws -> Result {
+        try run(["python3", "-c", script] + arguments, executable: URL(fileURLWithPath: "/usr/bin/env"))
+    }
+
     /// Switches a database file to rollback-journal mode (one file, no `-wal`/`-shm`).
     static func rollbackMode(_ path: String) throws {
-        let convert = Process()
-        convert.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        convert.arguments = ["python3", "-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('PRAGMA journal_mode=DELETE'); c.close()", path]
-        try convert.run()
-        convert.waitUntilExit()
-        #expect(convert.terminationStatus == 0)
+        let r = try python("import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('PRAGMA journal_mode=DELETE'); c.close()", [path])
+        #expect(r.status == 0, "\(r.stderr)")
     }
 
     /// Bytes and modification time of a file.
@@ -170,17 +172,13 @@ struct CLITests {
         let db = dir.file("partial.sqlite")
         #expect(try Self.run(["init", "--db", db]).status == 0)
         // Rebuild payments without `amount` (DROP COLUMN refuses a CHECKed column).
-        let sqlite = Process()
-        sqlite.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        sqlite.arguments = ["python3", "-c", """
+        let rebuilt = try Self.python("""
             import sqlite3, sys
             c = sqlite3.connect(sys.argv[1])
             c.executescript("DROP TABLE payments; CREATE TABLE payments (id INTEGER PRIMARY KEY, bookingId INTEGER, status TEXT, createdAt INTEGER);")
             c.commit(); c.close()
-            """, db]
-        try sqlite.run()
-        sqlite.waitUntilExit()
-        #expect(sqlite.terminationStatus == 0)
+            """, [db])
+        #expect(rebuilt.status == 0, "\(rebuilt.stderr)")
         let before = try Self.fingerprint(db)
         for command in [["dashboard"], ["revenue"]] {
             Self.expectOneLineError(try Self.run(command + ["--db", db]), status: 1, mentioning: ["payments", "amount"])

@@ -7,15 +7,8 @@ import Testing
 @Suite("crash safety", .serialized)
 struct CrashSafetyTests {
     static func sqlite(_ path: String, _ sql: String) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print('|'.join(str(x) for x in c.execute(sys.argv[2]).fetchone())); c.close()", path, sql]
-        let out = Pipe()
-        process.standardOutput = out
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        try CLITests.python("import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print('|'.join(str(x) for x in c.execute(sys.argv[2]).fetchone())); c.close()",
+                            [path, sql]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     @Test("SIGKILL during generate leaves nothing or everything", arguments: [0.05, 0.15, 0.3, 0.6, 1.2])
