@@ -15,12 +15,22 @@ struct SinglePassScanner {
         let table: String
         let columns: [String]
         let stats: [Stat]
-        /// Conditions every stat of the scan applies (pushed into SQL so that
-        /// SQLite can use an index and skip rows; the stats still check them).
-        let conditions: [String]
-        let arguments: [DatabaseValue]
-        /// The time range pushed into `conditions`, if any.
+        /// The equality filters every stat of the scan applies: SQL
+        /// fragments, their arguments, and the columns they constrain.
+        let filters: [String]
+        let filterArguments: [DatabaseValue]
+        let filterColumns: Set<String>
+        /// The hull of the stats' time ranges, when they all bucket one column.
         let range: (column: String, from: Int64, to: Int64)?
+
+        /// Filters and range, pushed into SQL so that SQLite can use an index
+        /// and skip rows (the stats still check them).
+        var conditions: [String] {
+            filters + (range.map { ["\($0.column) >= ? AND \($0.column) < ?"] } ?? [])
+        }
+        var arguments: [DatabaseValue] {
+            filterArguments + (range.map { [$0.from.databaseValue, $0.to.databaseValue] } ?? [])
+        }
 
         var sql: String { sql(pushdown: true) }
 
@@ -46,37 +56,37 @@ struct SinglePassScanner {
             }
             // `SELECT  FROM t` is not SQL; a count-only scan reads the rowid.
             if columns.isEmpty { columns = ["rowid"] }
-            let (conditions, arguments, range) = commonConditions(stats)
-            return TableScan(table: table, columns: columns, stats: stats, conditions: conditions, arguments: arguments, range: range)
+            let (filters, filterArguments, filterColumns, range) = commonConditions(stats)
+            return TableScan(table: table, columns: columns, stats: stats, filters: filters, filterArguments: filterArguments,
+                             filterColumns: filterColumns, range: range)
         }
     }
 
     /// The filters shared by every stat, and the hull of their time ranges
     /// when every stat is bucketed on the same column: a revenue scan reads
     /// `WHERE status = 'COMPLETED' AND createdAt >= ? AND createdAt < ?`.
-    static func commonConditions(_ stats: [Stat]) -> ([String], [DatabaseValue], (column: String, from: Int64, to: Int64)?) {
-        var conditions: [String] = []
+    static func commonConditions(_ stats: [Stat])
+        -> (filters: [String], arguments: [DatabaseValue], columns: Set<String>, range: (column: String, from: Int64, to: Int64)?) {
+        var filters: [String] = []
         var arguments: [DatabaseValue] = []
+        var columns: Set<String> = []
         var range: (column: String, from: Int64, to: Int64)?
         if let first = stats.first {
             for filter in first.filters where stats.allSatisfy({ $0.filters.contains(filter) }) {
+                columns.insert(filter.column)
                 if filter.value == .null {
-                    conditions.append("\(filter.column) IS NULL")
+                    filters.append("\(filter.column) IS NULL")
                 } else {
-                    conditions.append("\(filter.column) = ?")
+                    filters.append("\(filter.column) = ?")
                     arguments.append(filter.value.databaseValue)
                 }
             }
             let buckets = stats.compactMap(\.bucket)
             if buckets.count == stats.count, let column = buckets.first?.column, buckets.allSatisfy({ $0.column == column }) {
-                let from = buckets.map(\.grid.from).min()!, to = buckets.map(\.grid.to).max()!
-                conditions.append("\(column) >= ? AND \(column) < ?")
-                arguments.append(from.databaseValue)
-                arguments.append(to.databaseValue)
-                range = (column, from, to)
+                range = (column, buckets.map(\.grid.from).min()!, buckets.map(\.grid.to).max()!)
             }
         }
-        return (conditions, arguments, range)
+        return (filters, arguments, columns, range)
     }
 
     /// Prepares a scan's statement with its arguments bound.
@@ -189,13 +199,9 @@ struct SinglePassScanner {
     /// shared filters) that the range covers, when an index makes the
     /// extent cheap to read; nil otherwise.
     static func coveredFraction(_ scan: TableScan, range: (column: String, from: Int64, to: Int64), in db: Database) throws -> Double? {
-        let filterColumns = Set(scan.conditions.compactMap { condition -> String? in
-            condition.hasSuffix(" = ?") || condition.hasSuffix(" IS NULL") ? String(condition.prefix { $0 != " " }) : nil
-        })
-        guard try IndexManager.hasRangeIndex(on: scan.table, column: range.column, after: filterColumns, in: db) else { return nil }
-        let (low, high) = try StatSQL.extent(of: range.column, in: scan.table,
-                                             where: scan.conditions.filter { !$0.hasPrefix(range.column + " >=") },
-                                             arguments: Array(scan.arguments.dropLast(2)), indexed: true, in: db)
+        guard try IndexManager.hasRangeIndex(on: scan.table, column: range.column, after: scan.filterColumns, in: db) else { return nil }
+        let (low, high) = try StatSQL.extent(of: range.column, in: scan.table, where: scan.filters,
+                                             arguments: scan.filterArguments, indexed: true, in: db)
         guard let low, let high else { return 0 }
         let extent = Double(high - low + 1)
         let covered = Double(max(0, min(range.to, high + 1) - max(range.from, low)))
