@@ -1,9 +1,22 @@
 // swift-tools-version:6.1
 // Tally: an embedded analytics engine over a local SQLite file.
+//
+// Layers (each depends only on the ones above it):
+//   TallyCore    what an embedder links: schema, engine, rollups, cache, answers
+//   TallyReport  offline HTML/Markdown/CSV reports
+//   TallyHTTP    Hummingbird routes a host server mounts
+//   TallyRedis   a shared cache level in Redis (RESP over SwiftNIO)
+//   TallyWorkloads  benchmark workloads, linked only by the CLI and Benchmarks/
+//   TallyCLI     the `tally` executable: the only place that chooses log/metrics backends
 import PackageDescription
 
-let strictSwift6: [SwiftSetting] = [
+let swiftSettings: [SwiftSetting] = [
     .swiftLanguageMode(.v6),
+    // As Hummingbird's Package.swift: `any` spelled out, imports stated
+    // where members are used, and `public import` saying what an API exposes.
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
 ]
 
 let package = Package(
@@ -11,6 +24,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .library(name: "TallyCore", targets: ["TallyCore"]),
+        .library(name: "TallyReport", targets: ["TallyReport"]),
         .library(name: "TallyHTTP", targets: ["TallyHTTP"]),
         .executable(name: "tally", targets: ["TallyCLI"]),
     ],
@@ -19,14 +33,12 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
-        // package-benchmark; the trait list is what makes it resolve on this toolchain.
-        .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
-        // Schema, generator, engine. No HTTP, no logging/metrics backends.
         .target(
             name: "TallyCore",
             dependencies: [
@@ -36,70 +48,122 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            swiftSettings: strictSwift6
+            swiftSettings: swiftSettings
         ),
-        // Hummingbird routes any host application can mount.
+        .target(
+            name: "TallyReport",
+            dependencies: ["TallyCore"],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "TallyHTTP",
             dependencies: [
                 "TallyCore",
-                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
-            swiftSettings: strictSwift6
+            swiftSettings: swiftSettings
         ),
-        // The `tally` executable: the only place that chooses backends.
+        // What `tally bench` and `Benchmarks/` time: not part of any product.
+        .target(
+            name: "TallyWorkloads",
+            dependencies: [
+                "TallyCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "TallyCLI",
             dependencies: [
                 "TallyCore",
+                "TallyReport",
                 "TallyHTTP",
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
-                .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "GRDB", package: "GRDB.swift"),
+                "TallyWorkloads",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            swiftSettings: strictSwift6
+            swiftSettings: swiftSettings
         ),
-        // `swift package benchmark`: see Benchmarks/README.md.
-        .executableTarget(
-            name: "TallyBenchmarks",
+        // Helpers every test target shares: temporary files, generated
+        // databases, the SQL recorder, gates for ordering tasks.
+        .target(
+            name: "TallyTestSupport",
             dependencies: [
                 "TallyCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "Metrics", package: "swift-metrics"),
             ],
-            path: "Benchmarks/TallyBenchmarks",
-            swiftSettings: strictSwift6,
-            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+            path: "Tests/TallyTestSupport",
+            swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "TallyCoreTests",
             dependencies: [
                 "TallyCore",
+                "TallyTestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
             ],
-            swiftSettings: strictSwift6
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TallyReportTests",
+            dependencies: ["TallyReport", "TallyCore", "TallyTestSupport", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "TallyHTTPTests",
             dependencies: [
                 "TallyHTTP",
                 "TallyCore",
+                "TallyTestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
-            swiftSettings: strictSwift6
+            swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "TallyCLITests",
-            dependencies: ["TallyCLI", "TallyCore"],
-            swiftSettings: strictSwift6
+            dependencies: ["TallyCLI", "TallyCore", "TallyTestSupport"],
+            swiftSettings: swiftSettings
         ),
     ]
 )
+
+// package-benchmark only when benchmarks run (as Hummingbird gates its own):
+// an embedder resolving TallyCore never fetches it.
+//   TALLY_BENCHMARKS=1 swift package benchmark
+if Context.environment["TALLY_BENCHMARKS"] != nil {
+    // The trait list is what makes it resolve on this toolchain.
+    package.dependencies.append(
+        .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]))
+    package.targets.append(
+        .executableTarget(
+            name: "TallyBenchmarks",
+            dependencies: [
+                "TallyCore",
+                "TallyWorkloads",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/TallyBenchmarks",
+            swiftSettings: swiftSettings,
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ))
+}

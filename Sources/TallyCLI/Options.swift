@@ -1,6 +1,8 @@
-import ArgumentParser
+public import ArgumentParser
 import Foundation
+import Logging
 import TallyCore
+import TallyReport
 
 /// `--db PATH`, shared by every command.
 struct DatabaseOption: ParsableArguments {
@@ -29,6 +31,37 @@ struct FormatOption: ParsableArguments {
 
 extension Strategy: ExpressibleByArgument {}
 extension ModuleStrategy: ExpressibleByArgument {}
+extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+/// What every reading command takes besides `--db`: logging, the slow-query
+/// warning, the cache.
+struct ReadingOptions: ParsableArguments {
+    @Option(name: .long, parsing: .unconditional,
+            help: "Warn on stderr when a computation takes longer than this many milliseconds, with its SQL and plans (off by default).")
+    var slowQueryMs: Double?
+
+    @Option(name: .long, help: "Log level on stderr: trace, debug, info, notice, warning (default), error or critical.")
+    var logLevel: Logger.Level = .warning
+
+    @Flag(name: .long, help: "Bypass the cache: compute now (meta.cache = bypass).")
+    var noCache = false
+
+    func validate() throws {
+        if let slowQueryMs, !(slowQueryMs > 0 && slowQueryMs <= 3_600_000) {
+            throw ValidationError("--slow-query-ms must be a positive number of milliseconds, got \(slowQueryMs)")
+        }
+    }
+
+    var slowQueryThreshold: Duration? { slowQueryMs.map { .microseconds(Int64($0 * 1000)) } }
+
+    /// Applies the log level (before any logger is made) and opens an engine
+    /// over the file, read-only.
+    func engine(path: String) throws -> TallyEngine {
+        LogSettings.level.withLock { $0 = logLevel }
+        let database = try TallyDatabase.openReadOnly(path: path)
+        return TallyEngine(database: database, cache: noCache ? .disabled : .shared, slowQueryThreshold: slowQueryThreshold)
+    }
+}
 
 /// Writes a value as pretty JSON on stdout.
 func printJSON<T: Encodable>(_ value: T) throws {
@@ -39,19 +72,15 @@ func printJSON<T: Encodable>(_ value: T) throws {
     FileHandle.standardOutput.write(Data("\n".utf8))
 }
 
-/// Prints progress lines on stderr only when it is a terminal.
+/// Whether stderr is a terminal (progress lines only there).
 var stderrIsTerminal: Bool { isatty(STDERR_FILENO) != 0 }
 
 func printError(_ text: String) {
     FileHandle.standardError.write(Data((text + "\n").utf8))
 }
 
-/// `--no-cache`: compute every number now (`meta.cache` is `bypass`).
-struct CacheOption: ParsableArguments {
-    @Flag(name: .long, help: "Bypass the cache: compute now (meta.cache = bypass).")
-    var noCache = false
-
-    var choice: TallyEngine.CacheChoice { noCache ? .disabled : .automatic }
+func printErrorInline(_ text: String) {
+    FileHandle.standardError.write(Data(text.utf8))
 }
 
 /// `--period`, `--from`, `--to`, `--tz`: a revenue query, shared by `revenue` and `report`.
@@ -62,10 +91,10 @@ struct RevenueOptions: ParsableArguments {
     @Option(name: .long, help: "Start of the range (inclusive): YYYY-MM-DD (midnight in --tz) or ISO 8601 with offset.")
     var from: String?
 
-    @Option(name: .long, help: "End of the range (exclusive).")
+    @Option(name: .long, help: "End of the range (exclusive): YYYY-MM-DD or ISO 8601 with offset.")
     var to: String?
 
-    @Option(name: .long, help: "IANA time zone of the periods, e.g. Europe/Paris.")
+    @Option(name: .long, help: "Time zone of the periods: any tz database name, e.g. Europe/Paris, Asia/Kolkata, Etc/UTC.")
     var tz: String = "UTC"
 
     /// The parsed query; bad input is `TallyError.invalidInput` (exit 2).
@@ -73,3 +102,9 @@ struct RevenueOptions: ParsableArguments {
         try RevenueQuery(period: period, timeZone: tz, from: from, to: to)
     }
 }
+
+/// `1234567` → `1,234,567`.
+func grouped(_ n: Int64) -> String { ReportFormat.count(n) }
+
+/// Minor units → `12,345.67`.
+func money(_ amount: Amount) -> String { ReportFormat.money(amount) }

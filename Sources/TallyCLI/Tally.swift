@@ -5,39 +5,50 @@ import TallyCore
 
 /// The `tally` command.
 ///
-/// Exit statuses (contract §3): 0 success, 1 runtime failure, 2 bad usage.
-/// swift-argument-parser exits 64 (`EX_USAGE`) on Linux for validation
-/// errors; `main()` maps that to 2 and prints one line, not a usage dump.
+/// Exit statuses (contract §3): 0 success, 1 runtime failure or state error,
+/// 2 bad usage. swift-argument-parser exits 64 (`EX_USAGE`) on Linux for
+/// validation errors; `main()` maps that to 2 and prints one line, not a
+/// usage dump.
 @main
 struct Tally: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tally",
         abstract: "An embedded analytics engine over a local SQLite file.",
+        discussion: """
+            Start with `tally demo`: it creates ./tally-demo.sqlite (1M bookings) once and prints the \
+            dashboard and monthly revenue. Every other command takes --db PATH; `tally COMMAND --help` \
+            documents each.
+
+            Examples:
+              tally init --db shop.sqlite
+              tally generate --db shop.sqlite --bookings 100000
+              tally dashboard --db shop.sqlite --format json
+              tally revenue --db shop.sqlite --period month --tz Europe/Paris --from 2025-01-01 --to 2026-01-01
+              tally serve --db shop.sqlite --port 8080
+            """,
         version: TallyVersion.current,
         subcommands: [
             Demo.self, Init.self, Generate.self, Indexes.self,
-            DashboardCommand.self, RevenueCommand.self, ModulesCommand.self, Explain.self, Bench.self, Serve.self, Report.self,
+            DashboardCommand.self, RevenueCommand.self, ModulesCommand.self,
+            Explain.self, Bench.self, Serve.self, Report.self,
         ])
+
+    /// Bare `tally`: the short usage.
+    func run() async throws {
+        print(Self.helpMessage())
+    }
 
     static func main() async {
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
-            // A server logs one line per request at info; one-shot commands only warnings.
-            let serving = CommandLine.arguments.dropFirst().first == "serve"
-            handler.logLevel = ProcessInfo.processInfo.environment["TALLY_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:))
-                ?? (serving ? .info : .warning)
+            handler.logLevel = LogSettings.level.load()
             return handler
         }
         let command: any ParsableCommand
         do {
             command = try parseAsRoot()
         } catch {
-            let code = exitCode(for: error)
-            if code == .success {
-                // --help, --version
-                print(fullMessage(for: error))
-                Foundation.exit(0)
-            }
+            if exitCode(for: error) == .success { cleanExit(error) }
             fail(message(for: error), status: 2)
         }
         do {
@@ -52,10 +63,19 @@ struct Tally: AsyncParsableCommand {
         } catch let error as ValidationError {
             fail(error.message, status: 2)
         } catch {
+            // `--help` and `--version` arrive here: argument-parser answers
+            // them with a command whose `run()` throws a clean exit.
             let code = exitCode(for: error)
-            if code == .success { Foundation.exit(0) }
+            if code == .success { cleanExit(error) }
             fail(message(for: error), status: code == .validationFailure ? 2 : 1)
         }
+    }
+
+    /// Prints the help or version text on stdout and exits 0.
+    static func cleanExit(_ error: any Error) -> Never {
+        let text = fullMessage(for: error)
+        if !text.isEmpty { FileHandle.standardOutput.write(Data((text.hasSuffix("\n") ? text : text + "\n").utf8)) }
+        Foundation.exit(0)
     }
 
     /// Prints one line to stderr and exits.
@@ -71,5 +91,11 @@ struct Tally: AsyncParsableCommand {
 }
 
 enum TallyVersion {
-    static let current = "0.1.0"
+    static let current = "0.2.0"
+}
+
+/// The log level handlers get when they are created: set from the command
+/// line before any logger is made.
+enum LogSettings {
+    static let level = Locked(Logger.Level.warning)
 }

@@ -1,7 +1,6 @@
 import Foundation
-import GRDB
-import Logging
-import TallyCore
+public import Logging
+public import TallyCore
 
 /// What Tally's routes share: one engine (with its cache), the ETag salt,
 /// and where `/metrics` text comes from.
@@ -9,8 +8,8 @@ import TallyCore
 /// For example, in a host application:
 ///
 /// ```swift
-/// let pool = try TallyDatabase.openReadOnly(path: "tally.sqlite")
-/// let service = TallyHTTPService(engine: TallyEngine(reader: pool))
+/// let database = try TallyDatabase.openReadOnly(path: "tally.sqlite")
+/// let service = TallyHTTPService(engine: TallyEngine(database: database))
 /// let router = Router()
 /// router.get("/") { _, _ in "my app" }
 /// addTallyRoutes(to: router, atPath: "/stats", service: service)
@@ -23,8 +22,9 @@ public struct TallyHTTPService: Sendable {
     public let metricsText: (@Sendable () -> String)?
     /// `Cache-Control: private, max-age=…` of stats responses, in seconds.
     public let maxAge: Int
-    /// Distinguishes this process's ETags: data versions restart with the
-    /// process, so an ETag from a previous run must never match.
+    /// Distinguishes this process's ETags when the file has no change
+    /// counters: data versions are per connection and restart with the
+    /// process, so such an ETag must never match another process's.
     let salt: String
 
     public init(engine: TallyEngine, logger: Logger = Logger(label: "tally.http"),
@@ -36,12 +36,25 @@ public struct TallyHTTPService: Sendable {
         salt = String(UInt64.random(in: 0...UInt64.max), radix: 36)
     }
 
-    /// A strong ETag for a cache key at the current data version, or nil
-    /// when the engine has no cache to vouch for the version.
-    func etag(for key: String) throws -> String? {
-        guard let version = try engine.cache?.currentVersion() else { return nil }
+    /// A weak ETag for an answer: its key and the change counters of the
+    /// tables it read (the same in every process on the file), or, without
+    /// counters, this process's salt and the data version. Weak, because the
+    /// body's `meta` differs between responses with the same numbers.
+    func etag(key: String, stamp: StatsCache.Stamp?, dataVersion: Int64?) -> String? {
         var hash: UInt64 = 0xCBF2_9CE4_8422_2325
         for byte in key.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3 }
-        return "\"\(salt)-\(String(hash, radix: 36))-\(version)\""
+        let keyPart = String(hash, radix: 36)
+        if let stamp {
+            let counters = stamp.counters.sorted { $0.key < $1.key }.map { String($0.value, radix: 36) }.joined(separator: ".")
+            return "W/\"\(keyPart)-\(counters)\""
+        }
+        guard let dataVersion else { return nil }
+        return "W/\"\(salt)-\(keyPart)-\(dataVersion)\""
+    }
+
+    /// The ETag an answer computed now would have (before computing it).
+    func currentETag(key: String, tables: Set<String>) throws -> String? {
+        let (stamp, dataVersion) = try engine.currentVersion(tables: tables)
+        return etag(key: key, stamp: stamp, dataVersion: dataVersion)
     }
 }

@@ -117,7 +117,8 @@ struct CLITests {
             #expect(!r.stdout.isEmpty)
         }
         // Generating again without --replace refuses; the data stays.
-        Self.expectOneLineError(try Self.run(["generate", "--db", db, "--bookings", "10"]), status: 2, mentioning: ["--replace"])
+        // (A state of the file, not bad usage: exit 1.)
+        Self.expectOneLineError(try Self.run(["generate", "--db", db, "--bookings", "10"]), status: 1, mentioning: ["--replace"])
     }
 
     @Test("bad input: one clear line, the right exit status, nothing changed", arguments: [
@@ -127,7 +128,10 @@ struct CLITests {
         (["revenue", "--from", "2024-02-01", "--to", "2024-01-01"], Int32(2), "after"),
         (["revenue", "--from", "'; DROP TABLE payments; --"], Int32(2), "--from"),
         (["dashboard", "--strategy", "magic"], Int32(2), "magic"),
-        (["modules", "--org", "no-such-org"], Int32(2), "no-such-org"),
+        (["modules", "--org", "no-such-org"], Int32(1), "no-such-org"),
+        (["generate", "--bookings", "-5"], Int32(2), "-5"),
+        (["bench", "--runs", "-1"], Int32(2), "-1"),
+        (["revenue", "--slow-query-ms", "-3"], Int32(2), "--slow-query-ms"),
         (["bench", "--runs", "0"], Int32(2), "--runs"),
     ])
     func badInput(arguments: [String], status: Int32, word: String) throws {
@@ -216,8 +220,9 @@ struct CLITests {
         let meta = json["meta"] as! [String: Any]
         #expect(meta["strategy"] as? String == "single-pass")
         #expect(meta["cache"] as? String == "miss")
+        #expect(meta["statements"] as? Int == 7, "one SELECT per table")
         let csv = try Self.run(["revenue", "--db", db, "--format", "csv", "--period", "year"])
-        #expect(csv.stdout.hasPrefix("start,count,amount\n"))
+        #expect(csv.stdout.hasPrefix("start,count,amount_minor\n"))
     }
 }
 
@@ -257,7 +262,9 @@ struct ServeTests {
             #expect((response as? HTTPURLResponse)?.statusCode == status, "\(path)")
             if path == "/metrics" {
                 let body = String(decoding: data, as: UTF8.self)
-                #expect(body.contains("hb_requests"))
+                #expect(body.contains("tally_http_requests_total"))
+                #expect(!body.contains("hb_request"))
+                #expect(body.contains("# HELP tally_engine_requests_total"))
                 #expect(body.contains("tally_engine_requests_total"))
                 #expect(body.contains("tally_cache_misses_total"))
             }

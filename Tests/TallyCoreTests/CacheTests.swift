@@ -1,27 +1,8 @@
 import Foundation
 import GRDB
 import Testing
+import TallyTestSupport
 @testable import TallyCore
-
-/// A clock the test moves by hand.
-final class ManualClock: CacheClock, @unchecked Sendable {
-    private let lock = NSLock()
-    private var seconds = 0.0
-    func now() -> Double { lock.withLock { seconds } }
-    func advance(_ delta: Double) { lock.withLock { seconds += delta } }
-}
-
-/// Counts calls, thread-safely.
-final class Counter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var n = 0
-    @discardableResult func increment() -> Int { lock.withLock { n += 1; return n } }
-    var value: Int { lock.withLock { n } }
-}
-
-struct TestFailure: Error, Hashable {
-    let id: Int
-}
 
 @Suite("LRU store")
 struct LRUStoreTests {
@@ -90,16 +71,10 @@ struct StatsCacheTests {
 
     static let lifetime = CachePolicy.Lifetime(ttl: 10, staleWhileRevalidate: 5, maximumAge: 60)
 
-    /// Waits until the cache has no load running (background refreshes).
-    static func settle(_ cache: StatsCache, loads: Int) async {
-        for _ in 0..<2_000 where cache.snapshot.loadsSucceeded + cache.snapshot.loadsFailed < loads {
-            try? await Task.sleep(for: .milliseconds(1))
-        }
-    }
 
     @Test("TTL: fresh until it expires, then loaded again")
     func ttl() async throws {
-        let clock = ManualClock(), cache = Self.cache(clock), loads = Counter()
+        let clock = ManualClock(), cache = Self.cache(clock), loads = CallCounter()
         let load: @Sendable () async throws -> Int = { loads.increment() }
         let lifetime = CachePolicy.Lifetime(ttl: 10)
         #expect(try await cache.value(for: "k", tables: ["t"], lifetime: lifetime, load: load, weigh: { _ in 8 }) == (1, .miss))
@@ -113,7 +88,7 @@ struct StatsCacheTests {
 
     @Test("stale-while-revalidate: the stale value at once, one background refresh")
     func staleWhileRevalidate() async throws {
-        let clock = ManualClock(), cache = Self.cache(clock), loads = Counter()
+        let clock = ManualClock(), cache = Self.cache(clock), loads = CallCounter()
         let load: @Sendable () async throws -> Int = { loads.increment() }
         _ = try await cache.value(for: "k", tables: [], lifetime: Self.lifetime, load: load, weigh: { _ in 1 })
         clock.advance(12)  // past the TTL, inside the SWR window
@@ -121,7 +96,7 @@ struct StatsCacheTests {
         async let b = cache.value(for: "k", tables: [], lifetime: Self.lifetime, load: load, weigh: { _ in 1 })
         let (ra, rb) = try await (a, b)
         #expect(ra == (1, .stale) && rb == (1, .stale))
-        await Self.settle(cache, loads: 2)
+        await cache.idle()
         #expect(loads.value == 2)  // one refresh for both
         #expect(try await cache.value(for: "k", tables: [], lifetime: Self.lifetime, load: load, weigh: { _ in 1 }) == (2, .hit))
         let s = cache.snapshot
@@ -133,7 +108,7 @@ struct StatsCacheTests {
 
     @Test("stale-if-error: a failed refresh keeps the old value, until the hard maximum age")
     func staleIfError() async throws {
-        let clock = ManualClock(), cache = Self.cache(clock), loads = Counter()
+        let clock = ManualClock(), cache = Self.cache(clock), loads = CallCounter()
         let failing = FlagBox()
         let load: @Sendable () async throws -> Int = {
             let n = loads.increment()
@@ -144,12 +119,12 @@ struct StatsCacheTests {
         failing.set()
         clock.advance(12)
         #expect(try await cache.value(for: "k", tables: [], lifetime: Self.lifetime, load: load, weigh: { _ in 1 }) == (1, .stale))
-        await Self.settle(cache, loads: 2)
+        await cache.idle()
         #expect(cache.snapshot.loadsFailed == 1)
         // Beyond TTL + SWR (17 s) but within the maximum age: still served stale.
         clock.advance(30)
         #expect(try await cache.value(for: "k", tables: [], lifetime: Self.lifetime, load: load, weigh: { _ in 1 }) == (1, .stale))
-        await Self.settle(cache, loads: 3)
+        await cache.idle()
         // Past the maximum age: the error reaches the caller.
         clock.advance(20)
         await #expect(throws: TestFailure.self) {
@@ -190,9 +165,9 @@ struct StatsCacheTests {
     @Test("single-flight: 200 concurrent cold requests run one computation")
     func singleFlight() async throws {
         let dir = try TemporaryDirectory()
-        let pool = try generatedDatabase(in: dir, bookings: 2_000)
-        let cache = try StatsCache(path: pool.path)
-        let engine = TallyEngine(reader: pool, cache: .using(cache))
+        let database = try generatedDatabase(in: dir, bookings: 2_000)
+        let cache = StatsCache(database: database)
+        let engine = TallyEngine(database: database, cache: .using(cache))
         let dashboards = try await withThrowingTaskGroup(of: Dashboard.self) { group in
             for _ in 0..<200 { group.addTask { try await engine.dashboard() } }
             return try await group.reduce(into: []) { $0.append($1) }
@@ -207,22 +182,24 @@ struct StatsCacheTests {
 
     @Test("a failing computation is shared by all waiters and not cached")
     func sharedFailure() async throws {
-        let clock = ManualClock(), cache = Self.cache(clock), loads = Counter()
+        let clock = ManualClock(), cache = Self.cache(clock), loads = CallCounter()
+        let gate = Gate()
         let load: @Sendable () async throws -> Int = {
             let n = loads.increment()
-            try await Task.sleep(for: .milliseconds(50))
+            await gate.wait()
             throw TestFailure(id: n)
         }
-        let errors = await withTaskGroup(of: TestFailure?.self) { group in
-            for _ in 0..<50 {
-                group.addTask {
-                    do { _ = try await cache.value(for: "k", tables: [], lifetime: Self.lifetime, load: load, weigh: { _ in 1 }); return nil }
-                    catch { return error as? TestFailure }
-                }
+        let requests = (0..<50).map { _ in
+            Task { () -> TestFailure? in
+                do { _ = try await cache.value(for: "k", tables: [], lifetime: Self.lifetime, load: load, weigh: { _ in 1 }); return nil }
+                catch { return error as? TestFailure }
             }
-            return await group.reduce(into: [TestFailure?]()) { $0.append($1) }
         }
-        #expect(errors.count == 50)
+        // Every request waits on the one load before it fails.
+        await eventually { cache.waiters(for: "k") == 50 }
+        gate.open()
+        var errors: [TestFailure?] = []
+        for request in requests { errors.append(await request.value) }
         #expect(Set(errors) == [TestFailure(id: 1)])
         #expect(loads.value == 1)
         #expect(cache.snapshot.entries == 0 && cache.snapshot.loadsFailed == 1)
@@ -235,28 +212,59 @@ struct StatsCacheTests {
 
     @Test("cancelling one waiter neither cancels the computation nor starts another")
     func cancellation() async throws {
-        let clock = ManualClock(), cache = Self.cache(clock), loads = Counter()
-        let gate = FlagBox()
+        let clock = ManualClock(), cache = Self.cache(clock), loads = CallCounter()
+        let gate = Gate()
         let load: @Sendable () async throws -> Int = {
             loads.increment()
-            while !gate.isSet { try await Task.sleep(for: .milliseconds(2)) }
+            await gate.wait()
             return 42
         }
         let cancelled = Task { try await cache.value(for: "k", tables: [], lifetime: Self.lifetime, load: load, weigh: { _ in 1 }) }
         let others = (0..<10).map { _ in
             Task { try await cache.value(for: "k", tables: [], lifetime: Self.lifetime, load: load, weigh: { _ in 1 }) }
         }
-        try await Task.sleep(for: .milliseconds(20))
+        await eventually { cache.waiters(for: "k") == 11 }
         cancelled.cancel()
-        try await Task.sleep(for: .milliseconds(20))
-        gate.set()
+        await #expect(throws: CancellationError.self) { _ = try await cancelled.value }
+        #expect(cache.waiters(for: "k") == 10)
+        gate.open()
         for task in others {
             let (value, status) = try await task.value
             #expect(value == 42 && status == .miss)
         }
-        _ = try? await cancelled.value
         #expect(loads.value == 1)
+        #expect(cache.snapshot.loadsCancelled == 0)
         #expect(try await cache.value(for: "k", tables: [], lifetime: Self.lifetime, load: load, weigh: { _ in 1 }) == (42, .hit))
+    }
+
+    @Test("when every waiter is cancelled (clients gone), the computation is cancelled too")
+    func everyWaiterCancelled() async throws {
+        let clock = ManualClock(), cache = Self.cache(clock), loads = CallCounter()
+        let started = Gate(), sawCancellation = FlagBox()
+        let load: @Sendable () async throws -> Int = {
+            loads.increment()
+            started.open()
+            // Runs until cancelled: only a cancellation ends it.
+            let blocker = Gate()
+            await withTaskCancellationHandler {
+                await blocker.wait()
+            } onCancel: {
+                sawCancellation.set()
+                blocker.open()
+            }
+            throw CancellationError()
+        }
+        let requests = (0..<3).map { _ in
+            Task { try await cache.value(for: "k", tables: [], lifetime: Self.lifetime, load: load, weigh: { _ in 1 }) }
+        }
+        await started.wait()
+        await eventually { cache.waiters(for: "k") == 3 }
+        for request in requests { request.cancel() }
+        for request in requests { await #expect(throws: CancellationError.self) { _ = try await request.value } }
+        await eventually { sawCancellation.isSet }
+        await cache.idle()
+        #expect(cache.snapshot.loadsCancelled == 1)
+        #expect(cache.snapshot.entries == 0)
     }
 }
 
@@ -267,18 +275,18 @@ struct CacheFreshnessTests {
     @Test("a write through Tally's pool invalidates exactly the entries of the written tables")
     func ownWrites() async throws {
         let dir = try TemporaryDirectory()
-        let pool = try generatedDatabase(in: dir, bookings: 1_000)
-        let cache = try StatsCache(path: pool.path)
-        try cache.observe(writer: pool)
-        let engine = TallyEngine(reader: pool, cache: .using(cache))
+        let database = try generatedDatabase(in: dir, bookings: 1_000)
+        let cache = StatsCache(database: database)
+        try cache.observe(writer: database.writer!)
+        let engine = TallyEngine(database: database, cache: .using(cache))
         let before = try await engine.dashboard()
         let modules = try await engine.moduleCounts()
         #expect(try await engine.dashboard().meta.cache == "hit")
-        try await pool.write { try $0.execute(sql: Self.payment) }
+        try await database.writer!.write { try $0.execute(sql: Self.payment) }
         let after = try await engine.dashboard()
         #expect(after.meta.cache == "miss")
         #expect(after.payments.total == before.payments.total + 1)
-        #expect(after.payments.revenue == before.payments.revenue + 12345)
+        #expect(after.payments.revenue == Amount.integer(before.payments.revenue.integer! + 12345))
         // The module counts read neither payments nor bookings: still cached.
         let again = try await engine.moduleCounts()
         #expect(again.meta.cache == "hit")
@@ -292,9 +300,9 @@ struct CacheFreshnessTests {
     func foreignWrites() async throws {
         let dir = try TemporaryDirectory()
         let path = dir.path("foreign.sqlite")
-        _ = try generatedDatabase(in: dir, bookings: 1_000, name: "foreign.sqlite")
+        try generatedDatabase(in: dir, bookings: 1_000, name: "foreign.sqlite").close()
         let reader = try TallyDatabase.openReadOnly(path: path)
-        let engine = TallyEngine(reader: reader)
+        let engine = TallyEngine(database: reader)
         let before = try await engine.dashboard()
         #expect(try await engine.dashboard().meta.cache == "hit")
         let other = try DatabaseQueue(path: path)
@@ -304,18 +312,8 @@ struct CacheFreshnessTests {
         #expect(after.payments.total == before.payments.total + 1)
         #expect(try await engine.dashboard().meta.cache == "hit")
 
-        let sqlite = Process()
-        sqlite.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        sqlite.arguments = ["python3", "-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(sys.argv[2]); c.commit(); c.close()",
-                            path, Self.payment]
-        let sqlite3Tool = ["/usr/bin/sqlite3", "/usr/local/bin/sqlite3"].first { FileManager.default.isExecutableFile(atPath: $0) }
-        if let sqlite3Tool {
-            sqlite.executableURL = URL(fileURLWithPath: sqlite3Tool)
-            sqlite.arguments = [path, Self.payment]
-        }
-        try sqlite.run()
-        sqlite.waitUntilExit()
-        #expect(sqlite.terminationStatus == 0)
+        let sqlite3 = try runProcess("sqlite3", [path, Self.payment])
+        #expect(sqlite3.status == 0, "\(sqlite3.output)")
         let third = try await engine.dashboard()
         #expect(third.meta.cache == "miss")
         #expect(third.payments.total == before.payments.total + 2)
@@ -324,10 +322,10 @@ struct CacheFreshnessTests {
     @Test("a write that lands while a computation runs does not leave it stored as fresh")
     func writeDuringLoad() async throws {
         let dir = try TemporaryDirectory()
-        let pool = try generatedDatabase(in: dir, bookings: 300)
-        let cache = try StatsCache(path: pool.path)
-        let writer = try DatabaseQueue(path: pool.path)
-        let reader: DatabasePool = pool
+        let database = try generatedDatabase(in: dir, bookings: 300)
+        let cache = StatsCache(database: database)
+        let writer = try DatabaseQueue(path: database.path)
+        let reader = database.reader
         let load: @Sendable () async throws -> Int64 = {
             // The snapshot is read, then another connection commits.
             let count = try await reader.read { try Int64.fetchOne($0, sql: "SELECT COUNT(*) FROM payments")! }
@@ -346,15 +344,41 @@ struct CacheFreshnessTests {
         #expect(second == first + 1)
     }
 
+    @Test("a request never joins a computation that started before a commit it must see")
+    func noJoinAcrossCommits() async throws {
+        let dir = try TemporaryDirectory()
+        let database = try generatedDatabase(in: dir, bookings: 300)
+        let cache = StatsCache(database: database)
+        let writer = try DatabaseQueue(path: database.path)
+        let reader = database.reader
+        let snapshotTaken = Gate(), release = Gate()
+        let slowLoad: @Sendable () async throws -> Int64 = {
+            let count = try await reader.read { try Int64.fetchOne($0, sql: "SELECT COUNT(*) FROM payments")! }
+            snapshotTaken.open()
+            await release.wait()
+            return count
+        }
+        let lifetime = CachePolicy.Lifetime(ttl: 300)
+        let first = Task { try await cache.value(for: "count", tables: ["payments"], lifetime: lifetime, load: slowLoad, weigh: { _ in 8 }) }
+        await snapshotTaken.wait()
+        // A commit finishes; a request made after it must see it.
+        try await writer.write { try $0.execute(sql: Self.payment) }
+        let second = try await cache.value(for: "count", tables: ["payments"], lifetime: lifetime,
+                                           load: { try await reader.read { try Int64.fetchOne($0, sql: "SELECT COUNT(*) FROM payments")! } },
+                                           weigh: { _ in 8 })
+        release.open()
+        let (old, _) = try await first.value
+        #expect(second.0 == old + 1)
+        #expect(cache.snapshot.singleFlightJoins == 0)
+    }
+
     @Test("ttlOnly keeps serving the cached value after a write, as the seeds did")
     func ttlOnly() async throws {
         let dir = try TemporaryDirectory()
-        let pool = try generatedDatabase(in: dir, bookings: 300)
-        var policy = CachePolicy()
-        policy.validation = .ttlOnly
-        let engine = TallyEngine(reader: pool, cache: .using(StatsCache(policy: policy, monitor: nil)))
+        let database = try generatedDatabase(in: dir, bookings: 300)
+        let engine = TallyEngine(database: database, cache: .using(StatsCache(ttlOnly: CachePolicy())))
         let before = try await engine.dashboard()
-        try await pool.write { try $0.execute(sql: Self.payment) }
+        try await database.writer!.write { try $0.execute(sql: Self.payment) }
         let after = try await engine.dashboard()
         #expect(after.meta.cache == "hit")
         #expect(after.payments.total == before.payments.total)
@@ -364,9 +388,9 @@ struct CacheFreshnessTests {
     @Test("a closed revenue range outlives the TTL; an open one does not")
     func periodAwareLifetimes() async throws {
         let dir = try TemporaryDirectory()
-        let pool = try generatedDatabase(in: dir, bookings: 300)
+        let database = try generatedDatabase(in: dir, bookings: 300)
         let clock = ManualClock()
-        let engine = TallyEngine(reader: pool, cache: .using(try StatsCache(path: pool.path, clock: clock)))
+        let engine = TallyEngine(database: database, cache: .using(StatsCache(clock: clock, monitor: database.monitor)))
         let closed = try RevenueQuery(period: "month", timeZone: "UTC", from: "2024-01-01", to: "2025-01-01")
         let open = try RevenueQuery(period: "month", timeZone: "UTC", from: "2024-01-01")
         _ = try await engine.revenue(closed)
@@ -375,13 +399,18 @@ struct CacheFreshnessTests {
         #expect(try await engine.revenue(closed).meta.cache == "hit")
         #expect(try await engine.revenue(open).meta.cache == "miss")
     }
-}
 
-final class FlagBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = false
-    var isSet: Bool { lock.withLock { value } }
-    func set() { lock.withLock { value = true } }
+    @Test("an in-memory database gets no cache: nothing could tell it about writes")
+    func inMemoryHasNoCache() async throws {
+        let queue = try DatabaseQueue()
+        try await queue.write { db in try db.execute(sql: TallySchema.sql) }
+        let database = try TallyDatabase(queue)
+        #expect(database.cache == nil)
+        let engine = TallyEngine(database: database)
+        #expect(try await engine.dashboard().meta.cache == "bypass")
+        try await queue.write { try $0.execute(sql: "INSERT INTO organizations (id, name, createdAt) VALUES ('o', 'O', 0)") }
+        #expect(try await engine.dashboard().modules.organizations == 1, "every answer computed: the write is seen")
+    }
 }
 
 @Suite("Cache sweeper")
@@ -389,9 +418,7 @@ struct CacheSweeperTests {
     @Test("sweep removes only entries past every window")
     func sweep() async throws {
         let clock = ManualClock()
-        var policy = CachePolicy()
-        policy.validation = .ttlOnly
-        let cache = StatsCache(policy: policy, clock: clock, monitor: nil)
+        let cache = StatsCache(clock: clock, monitor: nil)
         let short = CachePolicy.Lifetime(ttl: 10, staleWhileRevalidate: 5, maximumAge: 20)
         let long = CachePolicy.Lifetime(ttl: 100)
         _ = try await cache.value(for: "short", tables: [], lifetime: short, load: { 1 }, weigh: { _ in 1 })

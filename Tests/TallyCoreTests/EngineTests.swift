@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Testing
+import TallyTestSupport
 @testable import TallyCore
 
 @Suite("Engine")
@@ -10,10 +11,10 @@ struct EngineTests {
     ])
     func strategiesAgree(bookings: Int, seed: UInt64, indexes: Bool) async throws {
         let dir = try TemporaryDirectory()
-        let pool = try generatedDatabase(in: dir, bookings: bookings, seed: seed, indexes: indexes)
-        let engine = TallyEngine(reader: pool)
-        let reference = try await pool.read { try referenceDashboard($0) }
-        for strategy in Strategy.allCases {
+        let database = try generatedDatabase(in: dir, bookings: bookings, seed: seed, indexes: indexes)
+        let engine = TallyEngine(database: database)
+        let reference = try await database.reader.read { try referenceDashboard($0) }
+        for strategy in Strategy.scans {
             let dashboard = try await engine.dashboard(strategy: strategy)
             #expect(sameNumbers(dashboard, reference), "\(strategy) on \(bookings) bookings")
             #expect(dashboard.meta.strategy == strategy.rawValue)
@@ -60,9 +61,9 @@ struct EngineTests {
                 """)
         }
         #expect(try await queue.read { try String.fetchOne($0, sql: "PRAGMA encoding") } == encoding)
-        let engine = TallyEngine(reader: try TallyDatabase.openReadOnly(path: path))
+        let engine = TallyEngine(database: try TallyDatabase.openReadOnly(path: path))
         let reference = try await queue.read { try referenceDashboard($0) }
-        for strategy in Strategy.allCases {
+        for strategy in Strategy.scans {
             let d = try await engine.dashboard(strategy: strategy)
             #expect(sameNumbers(d, reference), "\(strategy)")
             #expect(d.users.byRole["SUPERUSER"] == .init(total: 2, active: 1))
@@ -77,6 +78,7 @@ struct EngineTests {
             #expect(d.bookings.byStatus[""] == 1)
             #expect(d.bookings.byServiceType["TELEPORT"] == 1)
             #expect(d.payments.byStatus["DISPUTED"]?.count == 2)
+            #expect(d.payments.byStatus["DISPUTED"]?.amount == .real(9.5), "SQL's SUM of 7 and 2.5 is the real 9.5")
             #expect(d.payments.revenue == 100)
             #expect(d.modules == .init(total: 3, active: 2, organizations: 2))
         }
@@ -86,10 +88,10 @@ struct EngineTests {
     func snapshotConsistency() async throws {
         let dir = try TemporaryDirectory()
         let path = dir.path("busy.sqlite")
-        let writer = try generatedDatabase(in: dir, bookings: 3_000, name: "busy.sqlite")
+        let writer = try generatedDatabase(in: dir, bookings: 3_000, name: "busy.sqlite").writer!
         let reader = try TallyDatabase.openReadOnly(path: path)
-        let engine = TallyEngine(reader: reader)
-        let initialPayments = try await reader.read { try Int64.fetchOne($0, sql: "SELECT COUNT(*) FROM payments")! }
+        let engine = TallyEngine(database: reader)
+        let initialPayments = try await reader.reader.read { try Int64.fetchOne($0, sql: "SELECT COUNT(*) FROM payments")! }
         let stop = FlagBox()
         let writes = Task.detached {
             var i: Int64 = 0
@@ -112,7 +114,7 @@ struct EngineTests {
         }
         var answers = 0
         for round in 0..<30 {
-            let strategy = Strategy.allCases[round % 3]
+            let strategy = Strategy.scans[round % 3]
             let d = try await engine.dashboard(strategy: strategy)
             #expect(d.bookings.total == d.bookings.byStatus.reduce(0) { $0 + $1.value })
             #expect(d.bookings.total == d.bookings.byServiceType.reduce(0) { $0 + $1.value })
@@ -126,29 +128,29 @@ struct EngineTests {
         #expect(answers == 30)
         #expect(commits > 0)
         let last = try await engine.dashboard()
-        let fresh = try await reader.read { try referenceDashboard($0) }
+        let fresh = try await reader.reader.read { try referenceDashboard($0) }
         #expect(sameNumbers(last, fresh))
     }
 
     @Test("a user-defined stat: bookings by service type per month, checked against SQL")
     func userDefinedStat() async throws {
         let dir = try TemporaryDirectory()
-        let pool = try generatedDatabase(in: dir, bookings: 4_000)
+        let database = try generatedDatabase(in: dir, bookings: 4_000)
         let zone = try Zone("UTC")
         let grid = try PeriodGrid(period: .month, zone: zone,
                                   from: zone.startOfDay(.init(year: 2024, month: 1, day: 1)),
                                   to: zone.startOfDay(.init(year: 2025, month: 1, day: 1)))
         let stat = Stat(name: "bookings.byServiceTypePerMonth", table: "bookings", groupBy: ["serviceType"],
                         bucket: .init(column: "createdAt", grid: grid), aggregates: [.count, .sum("price"), .max("price")])
-        let engine = TallyEngine(reader: pool)
-        let expected = try await pool.read { db in
+        let engine = TallyEngine(database: database)
+        let expected = try await database.reader.read { db in
             try Row.fetchAll(db, sql: """
                 SELECT serviceType, strftime('%m', createdAt / 1000, 'unixepoch') - 1, COUNT(*), SUM(price), MAX(price)
                 FROM bookings WHERE createdAt >= 1704067200000 AND createdAt < 1735689600000 GROUP BY 1, 2
                 """)
         }
         #expect(expected.count == 36)
-        for strategy in Strategy.allCases {
+        for strategy in Strategy.scans {
             let result = try await engine.run([stat], strategy: strategy)[0]
             #expect(result.groups.count == expected.count, "\(strategy)")
             for row in expected {
@@ -159,30 +161,25 @@ struct EngineTests {
     }
 
     @Test("single-pass reads each table once, however many stats it serves")
-    func oneScanPerTable() throws {
-        let stats = Dashboard.stats + [RevenueQuery.stat(grid: try PeriodGrid(period: .day, zone: Zone("UTC"), from: 0, to: 86_400_000))]
-        let sql = TallyEngine.singlePassSQL(stats)
-        #expect(sql.count == 7)
-        #expect(sql.filter { $0.hasSuffix("FROM payments") }.count == 1)
+    func oneScanPerTable() async throws {
+        let stats = Dashboard.stats + [RevenueQuery.stat(grid: try PeriodGrid(period: .day, zone: Zone.utc, from: 0, to: 86_400_000))]
         let dir = try TemporaryDirectory()
-        let pool = try generatedDatabase(in: dir, bookings: 300)
-        var statements: [String] = []
-        try pool.read { (db: Database) throws in
-            let lock = NSLock()
-            nonisolated(unsafe) var traced: [String] = []
-            db.trace { event in lock.withLock { traced.append(event.expandedDescription) } }
-            _ = try TallyEngine.run(stats, in: db, strategy: .singlePass)
-            db.trace(nil)
-            statements = traced
-        }
+        let path = try generatedDatabase(in: dir, bookings: 300).path
+        let recorder = try SQLRecorder(path: path)
+        let engine = TallyEngine(database: recorder.database, cache: .disabled, maximumParallelism: 1)
+        let computation = try await engine.compute(stats, strategy: .singlePass, kind: "test")
+        let statements = recorder.dataStatements
+        #expect(statements.count == 7, "\(statements.joined(separator: "\n"))")
         #expect(statements.filter { $0.contains("FROM payments") }.count == 1)
         #expect(statements.filter { $0.contains("FROM bookings") }.count == 1)
+        #expect(computation.statements == statements.count)
+        #expect(computation.results.count == stats.count)
     }
 
     @Test("an invalid stat names its problem")
     func invalidStat() async throws {
         let dir = try TemporaryDirectory()
-        let engine = TallyEngine(reader: try generatedDatabase(in: dir, bookings: 10))
+        let engine = TallyEngine(database: try generatedDatabase(in: dir, bookings: 10))
         await #expect(throws: TallyError.self) {
             _ = try await engine.run([Stat(name: "x", table: "payments", groupBy: ["amount; DROP TABLE payments"])])
         }
@@ -194,21 +191,23 @@ struct EngineTests {
 @Suite("Parallel snapshots")
 struct ParallelSnapshotTests {
     @Test("the fan-out over several connections gives the same answers as one connection")
-    func parallelMatchesSequential() throws {
+    func parallelMatchesSequential() async throws {
         let dir = try TemporaryDirectory()
-        let pool = try generatedDatabase(in: dir, bookings: 3_000)
-        for strategy in Strategy.allCases {
-            let parallel = try ParallelStats.run(Dashboard.stats, strategy: strategy, pool: pool, width: 2)
+        let database = try generatedDatabase(in: dir, bookings: 3_000)
+        let pool = database.writer!
+        for strategy in Strategy.scans {
+            let parallel = try ParallelStats.run(Dashboard.stats, strategy: strategy, pool: pool, width: 2,
+                                                 tables: TallyEngine.dashboardTables, execution: Execution())
             #expect(parallel != nil, "\(strategy) fanned out")
-            let sequential = try pool.read { try TallyEngine.run(Dashboard.stats, in: $0, strategy: strategy) }
-            #expect(parallel.map { Dashboard(results: $0).comparable } == Dashboard(results: sequential).comparable)
+            let sequential = try await pool.read { try TallyEngine.run(Dashboard.stats, in: $0, strategy: strategy) }
+            #expect(try parallel.map { try Dashboard(results: $0.0).comparable } == Dashboard(results: sequential).comparable)
         }
     }
 
     @Test("a commit between the lanes' snapshots is detected, never mixed into one answer")
     func commitBetweenSnapshotsIsDetected() throws {
         let dir = try TemporaryDirectory()
-        let pool = try generatedDatabase(in: dir, bookings: 500)
+        let pool = try generatedDatabase(in: dir, bookings: 500).writer!
         let lanes: [SnapshotFanOut.Lane<Int>] = (0..<2).map { _ in
             { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM bookings")! }
         }
@@ -229,8 +228,9 @@ import Logging
 
 /// Collects log messages, for asserting what the engine logs.
 final class LogCollector: LogHandler, @unchecked Sendable {
-    private let lock = NSLock()
-    private var records: [(Logger.Level, String, Logger.Metadata)] = []
+    // `@unchecked`: `metadata` and `logLevel` are LogHandler's settable
+    // requirements; the records live in a `Locked`.
+    private let records = Locked<[(Logger.Level, String, Logger.Metadata)]>([])
     var metadata: Logger.Metadata = [:]
     var logLevel: Logger.Level = .trace
 
@@ -240,28 +240,31 @@ final class LogCollector: LogHandler, @unchecked Sendable {
     }
 
     func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String, function: String, line: UInt) {
-        lock.withLock { records.append((level, message.description, metadata ?? [:])) }
+        records.withLock { $0.append((level, message.description, metadata ?? [:])) }
     }
 
-    var messages: [(Logger.Level, String, Logger.Metadata)] { lock.withLock { records } }
+    var messages: [(Logger.Level, String, Logger.Metadata)] { records.load() }
 }
 
 @Suite("Slow queries")
 struct SlowQueryTests {
-    @Test("a computation over the threshold is logged once at warning, with its SQL and plans")
+    @Test("a computation over the threshold is logged once at warning, with its SQL text and plans")
     func slowQueryLoggedOnce() async throws {
         let dir = try TemporaryDirectory()
-        let pool = try generatedDatabase(in: dir, bookings: 200)
+        let database = try generatedDatabase(in: dir, bookings: 200)
         let collector = LogCollector()
-        let engine = TallyEngine(reader: pool, cache: .disabled, logger: Logger(label: "test") { _ in collector }, slowQueryThreshold: 0)
-        _ = try await engine.dashboard()
-        _ = try await engine.dashboard()
+        let engine = TallyEngine(database: database, cache: .disabled, logger: Logger(label: "test") { _ in collector },
+                                 slowQueryThreshold: .zero)
+        _ = try await engine.dashboard(strategy: .singlePass)
+        _ = try await engine.dashboard(strategy: .singlePass)
         _ = try await engine.dashboard(strategy: .grouped)
         let warnings = collector.messages.filter { $0.0 == .warning && $0.1 == "slow query" }
         #expect(warnings.count == 2)  // once per kind and strategy
-        #expect(warnings.first?.2["sql"]?.description.contains("FROM bookings") == true)
-        let quiet = TallyEngine(reader: pool, cache: .disabled, logger: Logger(label: "test") { _ in collector }, slowQueryThreshold: 60)
-        _ = try await quiet.dashboard()
-        #expect(collector.messages.filter { $0.1 == "slow query" }.count == 2)
+        let sql = warnings.first?.2["sql"]?.description ?? ""
+        #expect(sql.contains("SELECT ") && sql.contains("FROM bookings"), "\(sql)")
+        #expect(!sql.contains("SQL(elements"), "the statements' text, not a GRDB SQL literal")
+        let quiet = TallyEngine(database: database, cache: .disabled, logger: Logger(label: "test") { _ in collector })
+        _ = try await quiet.dashboard(strategy: .naive)
+        #expect(collector.messages.filter { $0.1 == "slow query" }.count == 2, "no threshold: never logged")
     }
 }

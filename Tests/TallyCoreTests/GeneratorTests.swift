@@ -1,5 +1,6 @@
 import GRDB
 import Testing
+import TallyTestSupport
 @testable import TallyCore
 
 @Suite("Generator")
@@ -10,7 +11,7 @@ struct GeneratorTests {
         let a = try generatedDatabase(in: dir, bookings: 3_000, seed: 11, name: "a.sqlite")
         let b = try generatedDatabase(in: dir, bookings: 3_000, seed: 11, indexes: false, name: "b.sqlite")
         let c = try generatedDatabase(in: dir, bookings: 3_000, seed: 12, name: "c.sqlite")
-        let dumpA = try a.read(dump), dumpB = try b.read(dump), dumpC = try c.read(dump)
+        let dumpA = try a.reader.read(dump), dumpB = try b.reader.read(dump), dumpC = try c.reader.read(dump)
         #expect(dumpA == dumpB)
         #expect(dumpA["bookings"]!.count == 3_000)
         #expect(dumpA != dumpC)
@@ -20,7 +21,7 @@ struct GeneratorTests {
     @Test("proportions look like the seeds' data")
     func proportions() throws {
         let dir = try TemporaryDirectory()
-        let pool = try generatedDatabase(in: dir, bookings: 20_000, seed: 3)
+        let pool = try generatedDatabase(in: dir, bookings: 20_000, seed: 3).writer!
         try pool.read { (db: Database) throws in
             func count(_ sql: String) throws -> Double { Double(try Int.fetchOne(db, sql: sql)!) }
             let users = try count("SELECT COUNT(*) FROM users")
@@ -66,7 +67,7 @@ struct GeneratorTests {
     @Test("indexes are rebuilt after the inserts; a non-empty database is refused without replace")
     func indexesAndReplace() throws {
         let dir = try TemporaryDirectory()
-        let pool = try generatedDatabase(in: dir, bookings: 500)
+        let pool = try generatedDatabase(in: dir, bookings: 500).writer!
         try pool.read { (db: Database) throws in #expect(try IndexManager.status(db).allPresent) }
         #expect(throws: TallyError.self) { _ = try DataGenerator(bookings: 500).run(in: pool) }
         var again = DataGenerator(bookings: 200, seed: 1)

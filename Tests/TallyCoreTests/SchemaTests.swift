@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Testing
+import TallyTestSupport
 @testable import TallyCore
 
 @Suite("Schema")
@@ -24,7 +25,7 @@ struct SchemaTests {
     @Test("init creates every table, column and documented index of the contract")
     func initCreatesContract() throws {
         let dir = try TemporaryDirectory()
-        let pool = try TallyDatabase.openForWriting(path: dir.path("a.sqlite"))
+        let pool = try TallyDatabase.openForWriting(path: dir.path("a.sqlite")).writer!
         let expected: [String: [String]] = [
             "users": ["id", "email", "name", "role", "isActive", "createdAt"],
             "drivers": ["id", "userId", "isAvailable", "rating", "createdAt"],
@@ -58,7 +59,7 @@ struct SchemaTests {
     @Test("indexes drop then apply round-trips, and status reports extras")
     func indexesRoundTrip() throws {
         let dir = try TemporaryDirectory()
-        let pool = try TallyDatabase.openForWriting(path: dir.path("a.sqlite"))
+        let pool = try TallyDatabase.openForWriting(path: dir.path("a.sqlite")).writer!
         try pool.write { (db: Database) throws in
             #expect(try IndexManager.status(db).allPresent)
             try IndexManager.drop(db)
@@ -73,10 +74,30 @@ struct SchemaTests {
         }
     }
 
+    @Test("an index named like a documented one but defined otherwise is reported, never dropped or counted")
+    func indexDefinitionsCompared() throws {
+        let dir = try TemporaryDirectory()
+        let pool = try TallyDatabase.openForWriting(path: dir.path("a.sqlite")).writer!
+        try pool.write { (db: Database) throws in
+            try db.execute(sql: "DROP INDEX idx_users_role; CREATE INDEX idx_users_role ON users(email)")
+            let status = try IndexManager.status(db)
+            let entry = try #require(status.documented.first { $0.name == "idx_users_role" })
+            #expect(entry.state == "different")
+            #expect(entry.note?.contains("users(email)") == true)
+            #expect(status.conflicts.count == 1)
+            try IndexManager.drop(db)
+            // The user's index survives a drop; every documented one is gone.
+            #expect(try String.fetchOne(db, sql: "SELECT sql FROM sqlite_master WHERE name = 'idx_users_role'")?.contains("email") == true)
+            #expect(try IndexManager.status(db).documented.filter { $0.state == "present" }.isEmpty)
+            try IndexManager.apply(db)
+            #expect(try IndexManager.status(db).documented.filter { $0.state != "present" }.map(\.name) == ["idx_users_role"])
+        }
+    }
+
     @Test("--no-indexes creates the tables without the documented indexes")
     func noIndexes() throws {
         let dir = try TemporaryDirectory()
-        let pool = try TallyDatabase.openForWriting(path: dir.path("a.sqlite"), withIndexes: false)
+        let pool = try TallyDatabase.openForWriting(path: dir.path("a.sqlite"), withIndexes: false).writer!
         try pool.read { (db: Database) throws in
             #expect(try IndexManager.status(db).nonePresent)
             #expect(try db.tableExists("modules"))

@@ -1,29 +1,7 @@
 import Foundation
 import GRDB
+import TallyTestSupport
 @testable import TallyCore
-
-/// Temporary database files for tests, removed with their directory.
-final class TemporaryDirectory: @unchecked Sendable {
-    let url: URL
-
-    init() throws {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("tally-tests-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    }
-
-    func path(_ name: String) -> String { url.appendingPathComponent(name).path }
-
-    deinit { try? FileManager.default.removeItem(at: url) }
-}
-
-/// A generated database: `bookings` rows with `seed`, with or without the documented indexes.
-func generatedDatabase(in directory: TemporaryDirectory, bookings: Int, seed: UInt64 = 7,
-                       indexes: Bool = true, name: String? = nil) throws -> DatabasePool {
-    let path = directory.path(name ?? "gen-\(bookings)-\(seed)-\(indexes).sqlite")
-    let pool = try TallyDatabase.openForWriting(path: path, withIndexes: indexes)
-    _ = try DataGenerator(bookings: bookings, seed: seed).run(in: pool)
-    return pool
-}
 
 /// The contents of every table, in id order, as text: what "byte-identical
 /// table contents" compares.
@@ -56,3 +34,4 @@ extension Dashboard {
         return copy
     }
 }
+

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import GRDBSQLite
 import Testing
+import TallyTestSupport
 @testable import TallyCore
 
 /// The interner keys texts by their length and first and last eight bytes,
@@ -18,9 +19,9 @@ struct ValueInternerTests {
             case .null: "null"
             case .integer(let v): "int:\(v)"
             case .real(let v): Int64(exactly: v).map { "int:\($0)" } ?? "real:\(v.bitPattern)"
-            // Blobs are keyed by their bytes, as text.
+            // A blob is never equal to a text with the same bytes (SQL's GROUP BY).
             case .text(let s): "text:" + Array(s.utf8).map(String.init).joined(separator: ",")
-            case .blob(let b): "text:" + b.map(String.init).joined(separator: ",")
+            case .blob(let b): "blob:" + b.map(String.init).joined(separator: ",")
             }
         }
 
@@ -30,7 +31,7 @@ struct ValueInternerTests {
             case .integer(let v): .integer(v)
             case .real(let v): .real(v)
             case .text(let s): .text(s)
-            case .blob: nil
+            case .blob(let b): .blob(Data(b))
             }
         }
     }
@@ -38,7 +39,8 @@ struct ValueInternerTests {
     static func adversarialSamples() -> [Sample] {
         var samples: [Sample] = [.null, .text(""), .blob([]), .integer(0), .integer(1), .integer(-1), .integer(.max), .integer(.min),
                                  .real(1.0), .real(-0.0), .real(2.5), .real(.infinity), .real(-2.5), .text("1"), .text("0"),
-                                 .text("é"), .text("e\u{301}"), .text("\u{0}"), .text("a\u{0}b"), .blob([0x61, 0x62])]
+                                 .text("é"), .text("e\u{301}"), .text("\u{0}"), .text("a\u{0}b"), .blob([0x61, 0x62]), .text("ab"),
+                                 .blob(Array("PENDING".utf8)), .blob(Array(String(repeating: "A", count: 20).utf8))]
         // Every length from 1 to 40, in families that share the head, the
         // tail or both, and differ in one byte at every position.
         for length in 1...40 {
@@ -114,7 +116,6 @@ struct ValueInternerTests {
             }
         }
         var interner = ValueInterner()
-        defer { interner.deallocate() }
         var codeOfKey: [String: Int32] = [:]
         var keyOfCode: [Int32: String] = [:]
         let expected = (samples + samples.reversed()).map(\.expectedKey)
@@ -147,6 +148,7 @@ struct ValueInternerTests {
             #expect(interner.code(of: value) == code, "filter constant \(value)")
             if case .text(let s) = sample { #expect(interner.value(code) == .text(s)) }
             if case .integer(let v) = sample { #expect(interner.value(code) == .integer(v)) }
+            if case .blob(let b) = sample { #expect(interner.value(code) == .blob(Data(b))) }
         }
         #expect(interner.count == Set(expected).count, "filter constants added nothing")
     }

@@ -1,7 +1,10 @@
 import ArgumentParser
+@preconcurrency import Dispatch
 import Foundation
 import GRDB
 import TallyCore
+import TallyReport
+import TallyWorkloads
 
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -9,24 +12,28 @@ struct Bench: AsyncParsableCommand {
         discussion: """
             Works on two temporary copies of the database (made with SQLite's backup API from a \
             read-only connection): one with the documented indexes, one without. The file itself is \
-            never written. Prints each case's median and min–max of --runs, its ratio to the floor \
-            (the same SELECTs stepped without aggregating) and to the best SQL strategy, \
-            the cache's per-request latency, and EXPLAIN QUERY PLAN highlights.
+            never written, and the copies are removed at the end, on any error, and on Ctrl-C or SIGTERM. \
+            Prints each case's median and min–max of --runs, its ratio to the floor (the same SELECTs \
+            stepped without aggregating) and to the best SQL strategy, the cache's per-request latency, \
+            and EXPLAIN QUERY PLAN highlights.
+
+            Example:
+              tally bench --db tally-demo.sqlite --runs 5
             """)
 
     @OptionGroup var database: DatabaseOption
 
-    @Option(name: .long, help: "Timed runs per case.")
+    @Option(name: .long, parsing: .unconditional, help: "Timed runs per case.")
     var runs: Int = 5
 
-    @Option(name: .long, help: "A case whose first run takes longer than this many seconds is run once.")
+    @Option(name: .long, parsing: .unconditional, help: "A case whose first run takes longer than this many seconds is run once.")
     var budget: Double = 2
 
     @OptionGroup var output: FormatOption
 
     func validate() throws {
         if runs < 1 || runs > 1000 { throw ValidationError("--runs must be between 1 and 1000, got \(runs)") }
-        if !(budget > 0) { throw ValidationError("--budget must be a positive number of seconds") }
+        if !(budget > 0) { throw ValidationError("--budget must be a positive number of seconds, got \(budget)") }
     }
 
     /// One variant's results.
@@ -42,24 +49,28 @@ struct Bench: AsyncParsableCommand {
         let copies: BenchmarkCopies
         do { copies = try BenchmarkCopies.make(from: source) } catch { throw TallyError.wrapping(error, path: database.db) }
         try source.close()
-        defer { copies.remove() }
+        let cleanup = RemoveOnSignal(copies.directory)
+        defer {
+            copies.remove()
+            cleanup.cancel()
+        }
         if output.resolved == .table { printError("measuring copies of \(database.db) in \(copies.directory.path) …") }
         var variants: [Variant] = []
         for (name, path) in [("with indexes", copies.withIndexes), ("without indexes", copies.withoutIndexes)] {
-            let pool = try TallyDatabase.openReadOnly(path: path)
-            let workloads = EngineBenchmark.dashboardWorkloads() + EngineBenchmark.tableWorkloads()
-                + EngineBenchmark.revenueWorkloads(period: .month, zone: try Zone("UTC"))
-                + EngineBenchmark.revenueWorkloads(period: .day, zone: try Zone("Europe/Paris"), lastDays: 90, reader: pool)
-                + EngineBenchmark.moduleWorkloads()
+            let db = try TallyDatabase.openReadOnly(path: path)
             do {
-                let cases = try EngineBenchmark.measure(workloads, reader: pool, runs: runs, budget: budget)
-                let cache = name == "with indexes" ? try await CacheBenchmark.measure(reader: pool) : []
-                let plans = PlanHighlights.summarize(try await pool.read { try QueryPlanExplainer.explainAll(in: $0) })
+                let workloads = EngineBenchmark.dashboardWorkloads() + EngineBenchmark.tableWorkloads()
+                    + (try await EngineBenchmark.revenueWorkloads(period: .month, zone: Zone.utc))
+                    + (try await EngineBenchmark.revenueWorkloads(period: .day, zone: try Zone("Europe/Paris"), lastDays: 90, database: db))
+                    + EngineBenchmark.moduleWorkloads()
+                let cases = try await EngineBenchmark.measure(workloads, database: db, runs: runs, budget: budget)
+                let cache = name == "with indexes" ? try await CacheBenchmark.measure(database: db) : []
+                let plans = PlanHighlights.summarize(try await db.reader.read { try QueryPlanExplainer.explainAll(in: $0) })
                 variants.append(Variant(name: name, cases: cases, cache: cache, plans: plans))
             } catch {
                 throw TallyError.wrapping(error, path: database.db)
             }
-            try pool.close()
+            try db.close()
         }
         switch output.resolved {
         case .json:
@@ -102,5 +113,33 @@ struct Bench: AsyncParsableCommand {
         }
         out.append(plans.render())
         return out.joined(separator: "\n\n") + "\n"
+    }
+}
+
+/// Removes a directory and exits when SIGINT or SIGTERM arrives (the
+/// conventional 128 + signal status), so that an interrupted run leaves no
+/// temporary copies behind. (`@unchecked`: its sources are set once in
+/// `init` and only cancelled after.)
+final class RemoveOnSignal: @unchecked Sendable {
+    private let sources: [any DispatchSourceSignal]
+
+    init(_ directory: URL) {
+        sources = [SIGINT, SIGTERM].map { signalNumber in
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+            source.setEventHandler {
+                try? FileManager.default.removeItem(at: directory)
+                FileHandle.standardError.write(Data("interrupted: removed \(directory.path)\n".utf8))
+                exit(128 + signalNumber)
+            }
+            source.resume()
+            return source
+        }
+    }
+
+    func cancel() {
+        for source in sources { source.cancel() }
+        signal(SIGINT, SIG_DFL)
+        signal(SIGTERM, SIG_DFL)
     }
 }

@@ -1,17 +1,26 @@
 import ArgumentParser
+import GRDB
 import TallyCore
+import TallyReport
 
 struct Explain: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Show the query plan of every statement the engine runs, and which index each uses.")
+        abstract: "Show the query plan of every statement the engine runs, and which index each uses.",
+        discussion: """
+            Covers every strategy's statements for the dashboard and revenue, module counts, and the \
+            keyset pages of /api/bookings and /api/organizations.
+
+            Example:
+              tally explain --db shop.sqlite --format table
+            """)
 
     @OptionGroup var database: DatabaseOption
     @OptionGroup var output: FormatOption
 
     func run() async throws {
-        let pool = try TallyDatabase.openReadOnly(path: database.db)
+        let db = try TallyDatabase.openReadOnly(path: database.db)
         let statements: [ExplainedStatement]
-        do { statements = try await pool.read { try QueryPlanExplainer.explainAll(in: $0) } } catch {
+        do { statements = try await db.reader.read { try QueryPlanExplainer.explainAll(in: $0) } } catch {
             throw TallyError.wrapping(error, path: database.db)
         }
         switch output.resolved {

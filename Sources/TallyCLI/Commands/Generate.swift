@@ -9,15 +9,19 @@ struct Generate: AsyncParsableCommand {
             The same --bookings and --seed give byte-identical table contents on any machine. \
             Other tables scale from --bookings: users ≈ N/5, drivers ≈ N/50, vehicles ≈ drivers × 1.2, \
             0–2 payments per booking, organizations ≈ N/500 with 0–40 modules each. \
-            The file is created (with the schema) if missing.
+            The file is created (with the schema) if missing; a database that already holds data is refused             (exit 1) unless --replace is given. Everything happens in one transaction: an interrupted run             leaves the file as it was.
+
+            Examples:
+              tally generate --db shop.sqlite --bookings 100000
+              tally generate --db shop.sqlite --bookings 1000000 --seed 7 --replace
             """)
 
     @OptionGroup var database: DatabaseOption
 
-    @Option(name: .long, help: "Number of bookings (other tables scale from it).")
+    @Option(name: .long, parsing: .unconditional, help: "Number of bookings (other tables scale from it).")
     var bookings: Int
 
-    @Option(name: .long, help: "Seed of the pseudo-random generator.")
+    @Option(name: .long, parsing: .unconditional, help: "Seed of the pseudo-random generator.")
     var seed: UInt64 = 42
 
     @Flag(name: .long, help: "Keep the documented indexes during the inserts instead of rebuilding them after (slower).")
@@ -55,8 +59,7 @@ struct Generate: AsyncParsableCommand {
 enum GenerateRunner {
     static func run(path: String, bookings: Int, seed: UInt64, keepIndexes: Bool = false,
                     replace: Bool = false, showProgress: Bool) throws -> DataGenerator.Report {
-        let pool = try TallyDatabase.openForWriting(path: path)
-        defer { try? pool.close() }
+        let database = try TallyDatabase.openForWriting(path: path)
         var generator = DataGenerator(bookings: bookings, seed: seed)
         generator.keepIndexes = keepIndexes
         generator.replace = replace
@@ -68,11 +71,13 @@ enum GenerateRunner {
             }
         }
         do {
-            let report = try generator.run(in: pool, progress: progress)
+            let report = try generator.run(in: database.writer!, progress: progress)
             if progress != nil { printErrorInline("\r\u{1B}[K") }
+            try database.close()
             return report
         } catch {
             if progress != nil { printErrorInline("\n") }
+            try? database.close()
             throw TallyError.wrapping(error, path: path)
         }
     }
@@ -95,8 +100,4 @@ enum GenerateRunner {
         }
         return line
     }
-}
-
-func printErrorInline(_ text: String) {
-    FileHandle.standardError.write(Data(text.utf8))
 }

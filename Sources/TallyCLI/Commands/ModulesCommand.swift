@@ -1,24 +1,30 @@
 import ArgumentParser
 import TallyCore
+import TallyReport
 
 struct ModulesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "modules",
-        abstract: "Print active module counts per organization (every organization, 0 included).")
+        abstract: "Print active module counts per organization (every organization, 0 included).",
+        discussion: """
+            Examples:
+              tally modules --db shop.sqlite
+              tally modules --db shop.sqlite --org 1757366075154-i554z93kl --strategy per-org
+            """)
 
     @OptionGroup var database: DatabaseOption
 
-    @Option(name: .long, help: "An organization id; repeat for several (default: all).")
+    @Option(name: .long, help: "An organization id; repeat for several (default: all). An unknown id is an error (exit 1).")
     var org: [String] = []
 
-    @Option(name: .long, help: "batched (default: one query per 500 organizations) or per-org (one query each).")
-    var strategy: ModuleStrategy = .batched
+    @Option(name: .long, help: "auto (default), rollup, batched (one query per 500 organizations) or per-org (one query each).")
+    var strategy: ModuleStrategy = .auto
 
-    @OptionGroup var cacheOption: CacheOption
+    @OptionGroup var reading: ReadingOptions
     @OptionGroup var output: FormatOption
 
     func run() async throws {
-        let engine = TallyEngine(reader: try TallyDatabase.openReadOnly(path: database.db), cache: cacheOption.choice)
+        let engine = try reading.engine(path: database.db)
         let counts: ModuleCounts
         do {
             counts = try await engine.moduleCounts(organizations: org.isEmpty ? nil : org, strategy: strategy)
@@ -29,12 +35,13 @@ struct ModulesCommand: AsyncParsableCommand {
         case .json: try printJSON(counts)
         case .csv:
             print("id,name,activeModules")
-            for o in counts.organizations { print([o.id, o.name, "\(o.activeModules)"].map(csvField).joined(separator: ",")) }
+            for o in counts.organizations { print([o.id, o.name ?? "", "\(o.activeModules)"].map(csvField).joined(separator: ",")) }
         case .table:
             var table = TextTable(["organization", "name", "active modules"], rightAligned: [2])
-            for o in counts.organizations { table.add([o.id, o.name, "\(o.activeModules)"]) }
+            for o in counts.organizations { table.add([o.id, o.name ?? "", "\(o.activeModules)"]) }
             print(table.render())
-            print("\(counts.organizations.count) organizations, strategy \(strategy.rawValue), \(counts.meta.durationMs) ms")
+            print("\(counts.organizations.count) organizations, strategy \(counts.meta.strategy ?? "-"), "
+                  + "\(counts.meta.statements) SQL statements, \(counts.meta.durationMs) ms")
         }
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TallyCore
+import TallyReport
 
 struct Report: AsyncParsableCommand {
     enum Format: String, ExpressibleByArgument, CaseIterable {
@@ -12,8 +13,15 @@ struct Report: AsyncParsableCommand {
         discussion: """
             Fit for cron: exit 0 on success, 1 with one line on stderr on failure; the output is written \
             atomically (a temporary file renamed into place), so a failed run never leaves half a report. \
-            The same data and options give the same report apart from its generation time. \
-            --format defaults from --out: .md for Markdown, a path without .html for a directory of CSV files.
+            The same data and options give the same report apart from its generation time. --format \
+            defaults from --out's extension, case-insensitively: .html or .htm for HTML, .md or .markdown \
+            for Markdown, a path ending in / or without an extension for a directory of CSV files; any \
+            other extension is refused.
+
+            Examples:
+              tally report --db shop.sqlite --out report.html
+              tally report --db shop.sqlite --out report.md --period week --tz Europe/Paris
+              tally report --db shop.sqlite --out csv/ --format csv
             """)
 
     @OptionGroup var database: DatabaseOption
@@ -21,7 +29,7 @@ struct Report: AsyncParsableCommand {
     @Option(name: .long, help: "The report file (HTML or Markdown) or directory (CSV).")
     var out: String
 
-    @Option(name: .long, help: "html, md or csv.")
+    @Option(name: .long, help: "html, md or csv (default: from --out's extension).")
     var format: Format?
 
     @OptionGroup var range: RevenueOptions
@@ -29,33 +37,44 @@ struct Report: AsyncParsableCommand {
     @Flag(name: .long, help: "Print nothing on success.")
     var quiet = false
 
-    var resolvedFormat: Format {
+    /// The format from `--format`, or from `--out`'s extension.
+    func resolvedFormat() throws -> Format {
         if let format { return format }
-        if out.hasSuffix(".md") { return .md }
-        if out.hasSuffix(".html") || out.hasSuffix(".htm") { return .html }
-        return .csv
+        if out.hasSuffix("/") { return .csv }
+        let ext = (out as NSString).pathExtension.lowercased()
+        switch ext {
+        case "html", "htm": return .html
+        case "md", "markdown": return .md
+        case "": return .csv
+        default:
+            throw ValidationError("--out has the extension .\(ext); use .html, .md, a directory for CSV files, or pass --format")
+        }
     }
 
     func validate() throws {
         if out.isEmpty || out.utf8.contains(0) { throw ValidationError("--out must be a file or directory path") }
+        _ = try resolvedFormat()
     }
 
     func run() async throws {
         let query = try range.query()
-        let pool = try TallyDatabase.openReadOnly(path: database.db)
+        let format = try resolvedFormat()
+        let db = try TallyDatabase.openReadOnly(path: database.db)
         let data: ReportData
         do {
-            data = try ReportData.collect(reader: pool, query: query, databaseName: (database.db as NSString).lastPathComponent,
-                                          tallyVersion: TallyVersion.current)
+            data = try await ReportData.collect(engine: TallyEngine(database: db, cache: .disabled), query: query,
+                                                databaseName: (database.db as NSString).lastPathComponent,
+                                                tallyVersion: TallyVersion.current)
         } catch {
             throw TallyError.wrapping(error, path: database.db)
         }
-        try pool.close()
-        switch resolvedFormat {
-        case .html: try AtomicWriter.write(ReportRenderer.html(data), to: out)
-        case .md: try AtomicWriter.write(ReportRenderer.markdown(data), to: out)
-        case .csv: try AtomicWriter.writeDirectory(ReportRenderer.csvFiles(data), to: out)
+        try db.close()
+        let target = out.hasSuffix("/") && out.count > 1 ? String(out.dropLast()) : out
+        switch format {
+        case .html: try AtomicWriter.write(ReportRenderer.html(data), to: target)
+        case .md: try AtomicWriter.write(ReportRenderer.markdown(data), to: target)
+        case .csv: try AtomicWriter.writeDirectory(ReportRenderer.csvFiles(data), to: target)
         }
-        if !quiet { print("wrote \(out) (\(resolvedFormat.rawValue))") }
+        if !quiet { print("wrote \(out) (\(format.rawValue))") }
     }
 }

@@ -12,6 +12,8 @@ public struct CacheStatistics: Sendable, Equatable, Codable {
     public var loadsFailed = 0
     /// Loads whose result was not stored because a write landed while they ran.
     public var loadsDiscarded = 0
+    /// Loads cancelled because every request waiting for them was.
+    public var loadsCancelled = 0
     /// Total seconds spent in loads.
     public var loadSeconds = 0.0
     public var evictions = 0
@@ -27,17 +29,32 @@ public struct CacheStatistics: Sendable, Equatable, Codable {
     public var hitRate: Double { requests == 0 ? 0 : Double(hits + staleServed) / Double(requests) }
 }
 
-/// The cache's swift-metrics instruments, created once with fixed labels.
-struct CacheMetrics {
-    let hits = Counter(label: "tally_cache_hits_total")
-    let misses = Counter(label: "tally_cache_misses_total")
-    let stale = Counter(label: "tally_cache_stale_served_total")
-    let joins = Counter(label: "tally_cache_single_flight_joins_total")
-    let loadFailures = Counter(label: "tally_cache_load_failures_total")
-    let evictions = Counter(label: "tally_cache_evictions_total")
-    let evictedBytes = Counter(label: "tally_cache_evicted_bytes_total")
-    let invalidations = Counter(label: "tally_cache_invalidations_total")
-    let entries = Gauge(label: "tally_cache_entries")
-    let bytes = Gauge(label: "tally_cache_bytes")
-    let loadDuration = Metrics.Timer(label: "tally_cache_load_duration_seconds")
+/// The cache's swift-metrics instruments, created once per cache with
+/// fixed labels (see `TallyMetrics` for their names and help texts).
+struct CacheMetrics: Sendable {
+    let hits: Counter
+    let misses: Counter
+    let stale: Counter
+    let joins: Counter
+    let loadFailures: Counter
+    let evictions: Counter
+    let evictedBytes: Counter
+    let invalidations: Counter
+    let entries: Gauge
+    let bytes: Gauge
+    let loadDuration: Metrics.Timer
+
+    init(factory: any MetricsFactory) {
+        hits = Counter(label: TallyMetrics.cacheHits, factory: factory)
+        misses = Counter(label: TallyMetrics.cacheMisses, factory: factory)
+        stale = Counter(label: TallyMetrics.cacheStale, factory: factory)
+        joins = Counter(label: TallyMetrics.cacheJoins, factory: factory)
+        loadFailures = Counter(label: TallyMetrics.cacheLoadFailures, factory: factory)
+        evictions = Counter(label: TallyMetrics.cacheEvictions, factory: factory)
+        evictedBytes = Counter(label: TallyMetrics.cacheEvictedBytes, factory: factory)
+        invalidations = Counter(label: TallyMetrics.cacheInvalidations, factory: factory)
+        entries = Gauge(label: TallyMetrics.cacheEntries, factory: factory)
+        bytes = Gauge(label: TallyMetrics.cacheBytes, factory: factory)
+        loadDuration = Metrics.Timer(label: TallyMetrics.cacheLoadDuration, factory: factory)
+    }
 }

@@ -1,4 +1,4 @@
-import ServiceLifecycle
+public import ServiceLifecycle
 
 /// Periodically removes expired cache entries. Optional: reads already
 /// ignore and replace expired entries, so a one-shot CLI run needs no

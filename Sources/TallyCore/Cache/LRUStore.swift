@@ -129,3 +129,6 @@ struct LRUStore<Key: Hashable, Value> {
         if next >= 0 { slots[next]!.previous = previous } else { tail = previous }
     }
 }
+
+extension LRUStore: Sendable where Key: Sendable, Value: Sendable {}
+extension LRUStore.Slot: Sendable where Key: Sendable, Value: Sendable {}

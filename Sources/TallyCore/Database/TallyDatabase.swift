@@ -1,32 +1,115 @@
 import Foundation
-import GRDB
+public import GRDB
+public import Metrics
 
-/// Opens Tally database files: read-only for every command that only reads,
-/// a WAL `DatabasePool` for the files Tally writes.
+/// One Tally database: its connections, and what every engine over it
+/// shares: the reader permits and checkpoint gaps (`ReadGate`), the watch
+/// for commits by other processes, and the shared answer cache.
+///
+/// Open it once per file and process, and make as many `TallyEngine` values
+/// over it as needed: the limits hold per database, not per engine.
 ///
 /// For example:
 ///
 /// ```swift
-/// let reader = try TallyDatabase.openReadOnly(path: "tally.sqlite")
-/// let engine = TallyEngine(reader: reader)
+/// let database = try TallyDatabase.openReadOnly(path: "tally.sqlite")
+/// let engine = TallyEngine(database: database)
+/// let dashboard = try await engine.dashboard()
 /// ```
-public enum TallyDatabase {
+public final class TallyDatabase: Sendable {
     /// Settings of the connection pool, with the defaults the seeds used.
     public struct PoolSettings: Sendable {
         /// Number of concurrent reader connections.
-        public var maximumReaderCount: Int = 5
+        public var maximumReaderCount: Int
         /// How long a connection waits for a lock held by another connection
         /// (SQLite's busy timeout).
-        public var busyTimeout: TimeInterval = 5
-        /// How long an engine read waits for a free reader (`TallyEngine(readerTimeout:)`).
-        public var readerTimeout: TimeInterval = 5
+        public var busyTimeout: Duration
+        /// How long an engine read waits for a free reader before failing
+        /// with `TallyError.Kind.busy`.
+        public var readerTimeout: Duration
 
-        public init(maximumReaderCount: Int = 5, busyTimeout: TimeInterval = 5, readerTimeout: TimeInterval = 5) {
+        public init(maximumReaderCount: Int = 5, busyTimeout: Duration = .seconds(5), readerTimeout: Duration = .seconds(5)) {
             self.maximumReaderCount = maximumReaderCount
             self.busyTimeout = busyTimeout
             self.readerTimeout = readerTimeout
         }
     }
+
+    /// The connections engines read through: a `DatabasePool` for files
+    /// (concurrent readers in WAL mode), or any reader an embedder passes.
+    public let reader: any DatabaseReader
+    /// The writer, when the database was opened for writing.
+    public let writer: DatabasePool?
+    /// The file's path (`:memory:` or empty for an in-memory database).
+    public let path: String
+    public let settings: PoolSettings
+    let gate: ReadGate
+    /// Watches for commits by other connections; nil in memory, where no
+    /// other connection exists.
+    let monitor: ChangeMonitor?
+    let metrics: EngineMetrics
+    let metricsFactory: any MetricsFactory
+    private let sharedCache = Locked<StatsCache?>(nil)
+    /// Slow computations already logged (each kind and strategy once).
+    let slowQueries = Locked<Set<String>>([])
+
+    /// Wraps connections an embedder already has (a pool on a Tally
+    /// database, or a queue), checking that the contract's tables and
+    /// columns are there.
+    ///
+    /// - parameter metricsFactory: where the engine's and cache's metrics go;
+    ///   the global `MetricsSystem` unless a test passes its own.
+    public convenience init(_ reader: any DatabaseReader, settings: PoolSettings = PoolSettings(),
+                            metricsFactory: (any MetricsFactory)? = nil) throws {
+        try reader.read { db in try SchemaValidator.validate(db, path: reader.path) }
+        try self.init(reader: reader, writer: reader.configuration.readonly ? nil : reader as? DatabasePool,
+                      settings: settings, metricsFactory: metricsFactory)
+    }
+
+    init(reader: any DatabaseReader, writer: DatabasePool?, settings: PoolSettings, metricsFactory: (any MetricsFactory)? = nil) throws {
+        self.reader = reader
+        self.writer = writer
+        path = reader.path
+        self.settings = settings
+        let factory = metricsFactory ?? MetricsSystem.factory
+        metrics = EngineMetrics(factory: factory)
+        self.metricsFactory = factory
+        let inMemory = Self.isInMemory(reader.path)
+        gate = ReadGate(capacity: reader.configuration.maximumReaderCount, timeout: settings.readerTimeout,
+                        walPath: inMemory ? nil : reader.path + "-wal")
+        monitor = inMemory ? nil : try ChangeMonitor(path: reader.path)
+    }
+
+    static func isInMemory(_ path: String) -> Bool {
+        path.isEmpty || path == ":memory:" || path.hasPrefix("file::memory:")
+    }
+
+    /// The cache engines share by default (`TallyEngine.CacheChoice.shared`),
+    /// created on first use. Nil for an in-memory database: its commits
+    /// cannot be watched from another connection, so no answer is cached.
+    public var cache: StatsCache? {
+        guard let monitor else { return nil }
+        return sharedCache.withLock { cache in
+            if let cache { return cache }
+            let created = StatsCache(monitor: monitor, metricsFactory: metricsFactory)
+            if let writer { try? created.observe(writer: writer) }
+            cache = created
+            return created
+        }
+    }
+
+    /// Closes the connections. A database opened for writing is first
+    /// checkpointed, so that its main file holds everything (a copy of the
+    /// file alone is a complete database).
+    public func close() throws {
+        if let writer {
+            try writer.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
+        }
+        if let pool = reader as? DatabasePool { try pool.close() }
+        else if let queue = reader as? DatabaseQueue { try queue.close() }
+    }
+
+    // MARK: - Opening files
 
     /// The first 16 bytes of every SQLite 3 database file.
     static let sqliteHeader = Array("SQLite format 3\0".utf8)
@@ -35,7 +118,8 @@ public enum TallyDatabase {
     enum FileState: Equatable {
         case missing
         case empty
-        case sqlite
+        /// A SQLite file; `wal` when its header says WAL mode.
+        case sqlite(wal: Bool)
         case notSQLite
     }
 
@@ -44,45 +128,67 @@ public enum TallyDatabase {
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             let parent = (path as NSString).deletingLastPathComponent
             if !parent.isEmpty, !FileManager.default.fileExists(atPath: parent) {
-                throw TallyError(.file, "directory \(parent) does not exist")
+                throw TallyError(.file, "directory \(parent) does not exist", path: parent)
             }
             return .missing
         }
         if isDirectory.boolValue {
-            throw TallyError(.file, "\(path) is a directory, not a database file")
+            throw TallyError(.file, "\(path) is a directory, not a database file", path: path)
         }
         guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw TallyError(.file, "\(path) cannot be read (permission denied)")
+            throw TallyError(.file, "\(path) cannot be read (permission denied)", path: path)
         }
         defer { try? handle.close() }
-        let head = (try? handle.read(upToCount: 16)) ?? Data()
+        let head = Array((try? handle.read(upToCount: 20)) ?? Data())
         if head.isEmpty { return .empty }
-        return Array(head) == sqliteHeader ? .sqlite : .notSQLite
+        guard head.count >= 16, Array(head[0..<16]) == sqliteHeader else { return .notSQLite }
+        // Bytes 18 and 19: the file format's read and write versions, 2 in WAL mode.
+        return .sqlite(wal: head.count >= 20 && head[18] == 2 && head[19] == 2)
     }
 
     /// Opens an existing database read-only and checks it has the contract's
     /// tables and columns. Never creates, changes or locks out the file.
     ///
+    /// A database in WAL mode needs its `-shm` file, which SQLite creates
+    /// beside it; in a directory this user cannot write, that fails, and the
+    /// error says so and what to do.
+    ///
     /// - throws: `TallyError` naming the file, the missing table or column.
-    public static func openReadOnly(path: String, settings: PoolSettings = PoolSettings()) throws -> DatabasePool {
+    public static func openReadOnly(path: String, settings: PoolSettings = PoolSettings(),
+                                    metricsFactory: (any MetricsFactory)? = nil) throws -> TallyDatabase {
         switch try fileState(at: path) {
-        case .missing: throw TallyError(.file, "no database at \(path)")
-        case .empty: throw TallyError(.schema, "\(path) is empty, not a Tally database (run `tally init --db \(path)`)")
-        case .notSQLite: throw TallyError(.schema, "\(path) is not a SQLite database")
-        case .sqlite: break
+        case .missing: throw TallyError(.file, "no database at \(path)", path: path)
+        case .empty: throw TallyError(.schema, "\(path) is empty, not a Tally database (run `tally init --db \(path)`)", path: path)
+        case .notSQLite: throw TallyError(.schema, "\(path) is not a SQLite database", path: path)
+        case .sqlite(let wal):
+            if wal { try checkWALSideFiles(path) }
         }
         var configuration = Configuration()
         configuration.readonly = true
         configuration.maximumReaderCount = settings.maximumReaderCount
-        configuration.busyMode = .timeout(settings.busyTimeout)
+        configuration.busyMode = .timeout(settings.busyTimeout / .seconds(1))
         configuration.label = "tally.read"
         do {
             let pool = try DatabasePool(path: path, configuration: configuration)
             try pool.read { db in try SchemaValidator.validate(db, path: path) }
-            return pool
+            return try TallyDatabase(reader: pool, writer: nil, settings: settings, metricsFactory: metricsFactory)
         } catch {
             throw TallyError.wrapping(error, path: path)
         }
+    }
+
+    /// A WAL database is readable when its `-shm` file exists or can be
+    /// created (sqlite.org/wal.html#readonly).
+    static func checkWALSideFiles(_ path: String) throws {
+        let shm = path + "-shm"
+        guard !FileManager.default.fileExists(atPath: shm) else { return }
+        let directory = (path as NSString).deletingLastPathComponent
+        let dir = directory.isEmpty ? "." : directory
+        guard !FileManager.default.isWritableFile(atPath: dir) else { return }
+        throw TallyError(.file, "\(path) is in WAL mode and SQLite must create \((shm as NSString).lastPathComponent) "
+                         + "beside it to read it, but this user cannot write to \(dir): make the directory writable, "
+                         + "or have the owner switch the file to rollback mode once "
+                         + "(sqlite3 \(path) 'PRAGMA journal_mode=DELETE'), which any reader can read in place", path: path)
     }
 
     /// Opens a database for writing, creating the file and schema when the
@@ -91,49 +197,41 @@ public enum TallyDatabase {
     ///
     /// - parameter withIndexes: whether a newly created schema gets the
     ///   documented indexes.
-    public static func openForWriting(
-        path: String,
-        withIndexes: Bool = true,
-        settings: PoolSettings = PoolSettings()
-    ) throws -> DatabasePool {
+    public static func openForWriting(path: String, withIndexes: Bool = true, settings: PoolSettings = PoolSettings(),
+                                      metricsFactory: (any MetricsFactory)? = nil) throws -> TallyDatabase {
         let state = try fileState(at: path)
         if state == .notSQLite {
-            throw TallyError(.schema, "\(path) exists and is not a SQLite database; refusing to touch it")
+            throw TallyError(.schema, "\(path) exists and is not a SQLite database; refusing to touch it", path: path)
         }
-        if state == .sqlite {
+        if case .sqlite = state {
             // Look before writing anything: a foreign database stays untouched.
-            let reader = try openReadOnlyUnchecked(path: path)
-            let isTally = try reader.read { try isTallyDatabase($0) }
-            try reader.close()
-            if !isTally {
-                throw TallyError(.schema, "\(path) is a SQLite database but not a Tally database; refusing to touch it")
+            var configuration = Configuration()
+            configuration.readonly = true
+            do {
+                let reader = try DatabaseQueue(path: path, configuration: configuration)
+                let isTally = try reader.read { try isTallyDatabase($0) }
+                try reader.close()
+                if !isTally {
+                    throw TallyError(.schema, "\(path) is a SQLite database but not a Tally database; refusing to touch it", path: path)
+                }
+            } catch {
+                throw TallyError.wrapping(error, path: path)
             }
         }
         var configuration = Configuration()
-        configuration.busyMode = .timeout(settings.busyTimeout)
+        configuration.busyMode = .timeout(settings.busyTimeout / .seconds(1))
         configuration.maximumReaderCount = settings.maximumReaderCount
         configuration.label = "tally.write"
         do {
             let pool = try DatabasePool(path: path, configuration: configuration)
             try TallySchema.migrator(withIndexes: withIndexes).migrate(pool)
-            return pool
+            return try TallyDatabase(reader: pool, writer: pool, settings: settings, metricsFactory: metricsFactory)
         } catch {
             throw TallyError.wrapping(error, path: path)
         }
     }
 
-    private static func openReadOnlyUnchecked(path: String) throws -> DatabaseQueue {
-        var configuration = Configuration()
-        configuration.readonly = true
-        do {
-            return try DatabaseQueue(path: path, configuration: configuration)
-        } catch {
-            throw TallyError.wrapping(error, path: path)
-        }
-    }
-
-    /// A database is Tally's when it has no tables at all (a fresh file), when
-    /// Tally's migrator has run on it, or when it already holds every table of
+    /// True when Tally's migrator has run on it, or when it already holds every table of
     /// the contract.
     static func isTallyDatabase(_ db: Database) throws -> Bool {
         do {

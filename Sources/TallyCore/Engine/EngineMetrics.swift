@@ -1,33 +1,39 @@
 import Metrics
 
-/// The engine's swift-metrics instruments, created once with fixed labels
-/// (Prometheus backends reject one name with different label sets).
-/// The executable chooses the backend; without one they cost nothing.
-enum EngineMetrics {
-    struct Instruments {
+/// The engine's swift-metrics instruments, per database: created on first
+/// use for each kind and strategy that actually runs (no series for
+/// combinations that never happen), once, with fixed labels.
+final class EngineMetrics: Sendable {
+    struct Instruments: Sendable {
         let requests: Counter
         let duration: Metrics.Timer
+        let statements: Counter
     }
 
-    static let rowsScanned = Counter(label: "tally_engine_rows_scanned_total")
+    let factory: any MetricsFactory
+    let rowsScanned: Counter
+    private let byKind = Locked<[String: Instruments]>([:])
 
-    private static let byRequest: [String: Instruments] = {
-        var table: [String: Instruments] = [:]
-        let strategies = Strategy.allCases.map(\.rawValue) + ModuleStrategy.allCases.map(\.rawValue)
-        for request in ["dashboard", "revenue", "modules", "stats"] {
-            for strategy in strategies {
-                let dimensions = [("request", request), ("strategy", strategy)]
-                table["\(request)/\(strategy)"] = Instruments(
-                    requests: Counter(label: "tally_engine_requests_total", dimensions: dimensions),
-                    duration: Metrics.Timer(label: "tally_engine_request_duration_seconds", dimensions: dimensions))
-            }
+    init(factory: any MetricsFactory) {
+        self.factory = factory
+        rowsScanned = Counter(label: TallyMetrics.engineRowsScanned, factory: factory)
+    }
+
+    /// Records one computed answer.
+    func record(kind: String, strategy: String, nanoseconds: Int64, statements: Int) {
+        let instruments = byKind.withLock { table in
+            let key = kind + "/" + strategy
+            if let existing = table[key] { return existing }
+            let dimensions = [("kind", kind), ("strategy", strategy)]
+            let created = Instruments(
+                requests: Counter(label: TallyMetrics.engineRequests, dimensions: dimensions, factory: factory),
+                duration: Metrics.Timer(label: TallyMetrics.engineDuration, dimensions: dimensions, factory: factory),
+                statements: Counter(label: TallyMetrics.engineStatements, dimensions: dimensions, factory: factory))
+            table[key] = created
+            return created
         }
-        return table
-    }()
-
-    static func record(request: String, strategy: String, nanoseconds: Int64) {
-        guard let instruments = byRequest["\(request)/\(strategy)"] else { return }
         instruments.requests.increment()
         instruments.duration.recordNanoseconds(nanoseconds)
+        instruments.statements.increment(by: Int64(statements))
     }
 }

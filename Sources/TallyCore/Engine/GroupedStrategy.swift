@@ -7,22 +7,40 @@ import GRDB
 /// no hash aggregate, so a `GROUP BY` without an index on its columns sorts
 /// the table in a temp B-tree.
 enum GroupedStrategy {
-    static func run(_ stats: [Stat], in db: Database) throws -> [StatResult] {
-        let functions = StatSQL.registerBucketFunctions(stats, in: db)
-        defer { functions.forEach { db.remove(function: $0) } }
-        return try stats.enumerated().map { index, stat in
-            let (sql, arguments) = StatSQL.grouped(stat, index: index)
-            var result = StatResult(stat: stat)
-            let rows = try Row.fetchCursor(db, sql: sql, arguments: arguments)
-            while let row = try rows.next() {
-                StatSQL.accumulate(row, stat: stat, into: &result)
+    /// At most this many values of an `IN` filter per statement (SQLite's
+    /// historical limit of bound parameters is 999).
+    static let chunkSize = 500
+
+    static func run(_ stats: [Stat], in db: Database, execution: Execution) throws -> [StatResult] {
+        try StatSQL.withBucketFunctions(stats, in: db) {
+            try stats.enumerated().map { index, stat in
+                var result = StatResult(stat: stat)
+                for part in chunks(stat) {
+                    let (sql, arguments) = StatSQL.grouped(part, index: index)
+                    try StatSQL.collect(sql, arguments: arguments, stat: stat, into: &result, in: db, execution: execution)
+                }
+                return result
             }
-            return result
         }
     }
 
-    /// The SQL it runs, for `tally explain`.
+    /// The stat split so that no statement binds more than `chunkSize`
+    /// values of an `IN` filter; only a filter on a group-by column is split,
+    /// so that the parts' groups never overlap.
+    static func chunks(_ stat: Stat) -> [Stat] {
+        guard let f = stat.filters.firstIndex(where: { $0.values.count > chunkSize && stat.groupBy.contains($0.column) }) else {
+            return [stat]
+        }
+        let filter = stat.filters[f]
+        return stride(from: 0, to: filter.values.count, by: chunkSize).map { start in
+            var part = stat
+            part.filters[f] = .oneOf(filter.column, Array(filter.values[start..<min(start + chunkSize, filter.values.count)]))
+            return part
+        }
+    }
+
+    /// The SQL it runs (the first part of a split stat), for `tally explain`.
     static func statements(_ stats: [Stat]) -> [(sql: String, arguments: StatementArguments)] {
-        stats.enumerated().map { StatSQL.grouped($1, index: $0) }
+        stats.enumerated().map { StatSQL.grouped(chunks($1)[0], index: $0) }
     }
 }

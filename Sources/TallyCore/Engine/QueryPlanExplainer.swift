@@ -1,4 +1,5 @@
-import GRDB
+public import GRDB
+import Foundation
 
 /// One SQL statement the engine runs, with SQLite's `EXPLAIN QUERY PLAN`
 /// summarised: which indexes it uses, whether they cover the query, and
@@ -25,41 +26,62 @@ public struct ExplainedStatement: Codable, Sendable, Equatable {
 public enum QueryPlanExplainer {
     public static func explainAll(in db: Database) throws -> [ExplainedStatement] {
         var result: [ExplainedStatement] = []
-        let grid = try RevenueQuery(period: .month, zone: Zone("UTC")).grid(in: db)
+        let grid = try RevenueQuery(period: .month, zone: Zone.utc).grid(in: db)
         let stats = Dashboard.stats + [RevenueQuery.stat(grid: grid)]
 
         for scan in SinglePassScanner.plan(stats) {
-            result.append(try explain(scan.sql, arguments: StatementArguments(scan.arguments), strategy: "single-pass",
+            result.append(try explain(scan.sql(), arguments: StatementArguments(scan.conditions.arguments), strategy: "single-pass",
                                       purpose: scan.stats.map(\.name).joined(separator: ", "), in: db))
         }
-        let functions = StatSQL.registerBucketFunctions(stats, in: db)
-        defer { functions.forEach { db.remove(function: $0) } }
-        for (stat, statement) in zip(stats, GroupedStrategy.statements(stats)) {
-            result.append(try explain(statement.sql, arguments: statement.arguments, strategy: "grouped", purpose: stat.name, in: db))
+        try StatSQL.withBucketFunctions(stats, in: db) {
+            for (stat, statement) in zip(stats, GroupedStrategy.statements(stats)) {
+                result.append(try explain(statement.sql, arguments: statement.arguments, strategy: "grouped", purpose: stat.name, in: db))
+            }
+            for (stat, statement) in zip(stats, NaiveStrategy.statements(stats)) {
+                result.append(try explain(statement.sql, arguments: statement.arguments, strategy: "naive",
+                                          purpose: stat.name + " (once per value)", in: db))
+            }
         }
-        for (stat, statement) in zip(stats, NaiveStrategy.statements(stats)) {
-            result.append(try explain(statement.sql, arguments: statement.arguments, strategy: "naive",
-                                      purpose: stat.name + " (once per value)", in: db))
+        let modules = ModuleCounts.stat()
+        let pageIDs = ModuleCounts.stat(ids: [.text("org-1"), .text("org-2")])
+        result.append(try explain(GroupedStrategy.statements([modules])[0], strategy: "batched", purpose: modules.name, in: db))
+        result.append(try explain(GroupedStrategy.statements([pageIDs])[0], strategy: "batched",
+                                  purpose: modules.name + " (a page of organizations)", in: db))
+        result.append(try explain(NaiveStrategy.statements([pageIDs])[0], strategy: "per-org",
+                                  purpose: modules.name + " (once per organization)", in: db))
+        for status in [nil, "PENDING"] as [String?] {
+            for (phase, cursor) in [(0, nil), (0, PageCursor(phase: 0, sortValue: .integer(0), tiebreak: .integer(0))),
+                                    (1, PageCursor(phase: 1, sortValue: .null, tiebreak: .integer(0)))] as [(Int, PageCursor?)] {
+                let (sql, arguments) = BookingsPage.pager(status: status).sql(phase: phase, after: cursor)
+                let purpose = "/api/bookings page" + (status == nil ? "" : " with status") + (cursor == nil ? "" : " after a cursor")
+                    + (phase == 1 ? " (rows without createdAt)" : "")
+                result.append(try explain(sql, arguments: StatementArguments(arguments + [51.databaseValue]), strategy: "keyset",
+                                          purpose: purpose, in: db))
+            }
         }
-        result.append(try explain(ModuleCounts.batchedSQL(idCount: nil), arguments: StatementArguments(ModuleCounts.filterArguments),
-                                  strategy: "batched", purpose: ModuleCounts.stat.name, in: db))
-        result.append(try explain(ModuleCounts.perOrganizationSQL,
-                                  arguments: StatementArguments([DatabaseValue.null] + ModuleCounts.filterArguments),
-                                  strategy: "per-org", purpose: ModuleCounts.stat.name + " (once per organization)", in: db))
+        let (sql, arguments) = OrganizationsPage.pager.sql(phase: 1, after: PageCursor(phase: 1, sortValue: .text("org"), tiebreak: .integer(0)))
+        result.append(try explain(sql, arguments: StatementArguments(arguments + [51.databaseValue]), strategy: "keyset",
+                                  purpose: "/api/organizations page after a cursor", in: db))
         return result
+    }
+
+    private static func explain(_ statement: (sql: String, arguments: StatementArguments), strategy: String, purpose: String,
+                                in db: Database) throws -> ExplainedStatement {
+        try explain(statement.sql, arguments: statement.arguments, strategy: strategy, purpose: purpose, in: db)
     }
 
     /// The plans of the statements one strategy runs for `stats`.
     public static func explain(_ stats: [Stat], strategy: Strategy, in db: Database) throws -> [ExplainedStatement] {
-        let functions = StatSQL.registerBucketFunctions(stats, in: db)
-        defer { functions.forEach { db.remove(function: $0) } }
-        let statements: [(sql: String, arguments: StatementArguments)]
-        switch strategy {
-        case .singlePass: statements = SinglePassScanner.plan(stats).map { ($0.sql, StatementArguments($0.arguments)) }
-        case .grouped: statements = GroupedStrategy.statements(stats)
-        case .naive: statements = NaiveStrategy.statements(stats)
+        try StatSQL.withBucketFunctions(stats, in: db) {
+            let statements: [(sql: String, arguments: StatementArguments)]
+            switch strategy {
+            case .auto, .singlePass, .rollup:
+                statements = SinglePassScanner.plan(stats).map { ($0.sql(), StatementArguments($0.conditions.arguments)) }
+            case .grouped: statements = GroupedStrategy.statements(stats)
+            case .naive: statements = NaiveStrategy.statements(stats)
+            }
+            return try statements.map { try explain($0.sql, arguments: $0.arguments, strategy: strategy.rawValue, purpose: "", in: db) }
         }
-        return try statements.map { try explain($0.sql, arguments: $0.arguments, strategy: strategy.rawValue, purpose: "", in: db) }
     }
 
     public static func explain(_ sql: String, arguments: StatementArguments, strategy: String, purpose: String,

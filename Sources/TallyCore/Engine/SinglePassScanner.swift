@@ -1,4 +1,4 @@
-import GRDB
+package import GRDB
 import GRDBSQLite
 
 /// The `single-pass` strategy: one `SELECT` of the needed columns per table,
@@ -9,84 +9,73 @@ import GRDBSQLite
 /// `sqlite3_value`, key columns are mapped to dense codes by one hash probe
 /// over their bytes (`ValueInterner`), and aggregates live in preallocated
 /// grids (`StatKernel`).
-struct SinglePassScanner {
+package enum SinglePassScanner {
     /// One table's scan: the columns it selects and the stats it serves.
-    struct TableScan {
-        let table: String
+    package struct TableScan: Sendable {
+        package let table: String
         let columns: [String]
-        let stats: [Stat]
-        /// The equality filters every stat of the scan applies: SQL
-        /// fragments, their arguments, and the columns they constrain.
-        let filters: [String]
-        let filterArguments: [DatabaseValue]
-        let filterColumns: Set<String>
-        /// The hull of the stats' time ranges, when they all bucket one column.
+        /// The stats it serves, with their positions in the request (a stat
+        /// asked for twice is computed twice and answered at both positions).
+        let entries: [(position: Int, stat: Stat)]
+        /// The equality filters every stat of the scan applies, and the hull
+        /// of their time ranges when they all bucket one column: pushed into
+        /// SQL so that SQLite can use an index and skip rows (the stats
+        /// still check them).
+        let filters: [Stat.Filter]
         let range: (column: String, from: Int64, to: Int64)?
 
-        /// Filters and range, pushed into SQL so that SQLite can use an index
-        /// and skip rows (the stats still check them).
-        var conditions: [String] {
-            filters + (range.map { ["\($0.column) >= ? AND \($0.column) < ?"] } ?? [])
-        }
-        var arguments: [DatabaseValue] {
-            filterArguments + (range.map { [$0.from.databaseValue, $0.to.databaseValue] } ?? [])
+        var stats: [Stat] { entries.map(\.stat) }
+
+        var conditions: (sql: [String], arguments: [DatabaseValue]) {
+            var (sql, arguments) = StatSQL.conditions(filters)
+            if let range {
+                sql.append("\(range.column) >= ? AND \(range.column) < ?")
+                arguments += [range.from.databaseValue, range.to.databaseValue]
+            }
+            return (sql, arguments)
         }
 
-        var sql: String { sql(pushdown: true) }
-
-        /// Without pushdown, the plain scan: see `prepare(_:in:)`.
-        func sql(pushdown: Bool) -> String {
-            "SELECT \(columns.joined(separator: ", ")) FROM \(table)" + (pushdown ? StatSQL.whereClause(conditions) : "")
+        /// The `SELECT`, with the shared conditions or (`pushdown: false`) without.
+        package func sql(pushdown: Bool = true) -> String {
+            "SELECT \(columns.joined(separator: ", ")) FROM \(table)" + (pushdown ? StatSQL.whereClause(conditions.sql) : "")
         }
     }
 
     /// Groups stats by table, so that each table is read once.
-    static func plan(_ stats: [Stat]) -> [TableScan] {
+    package static func plan(_ stats: [Stat]) -> [TableScan] {
         var order: [String] = []
-        var byTable: [String: [Stat]] = [:]
-        for stat in stats {
+        var byTable: [String: [(Int, Stat)]] = [:]
+        for (position, stat) in stats.enumerated() {
             if byTable[stat.table] == nil { order.append(stat.table) }
-            byTable[stat.table, default: []].append(stat)
+            byTable[stat.table, default: []].append((position, stat))
         }
         return order.map { table in
-            let stats = byTable[table]!
+            let entries = byTable[table]!
             var columns: [String] = []
-            for stat in stats {
+            for (_, stat) in entries {
                 for c in stat.columns where !columns.contains(c) { columns.append(c) }
             }
             // `SELECT  FROM t` is not SQL; a count-only scan reads the rowid.
             if columns.isEmpty { columns = ["rowid"] }
-            let (filters, filterArguments, filterColumns, range) = commonConditions(stats)
-            return TableScan(table: table, columns: columns, stats: stats, filters: filters, filterArguments: filterArguments,
-                             filterColumns: filterColumns, range: range)
+            let stats = entries.map(\.1)
+            return TableScan(table: table, columns: columns, entries: entries,
+                             filters: sharedFilters(stats), range: sharedRange(stats))
         }
     }
 
-    /// The filters shared by every stat, and the hull of their time ranges
-    /// when every stat is bucketed on the same column: a revenue scan reads
-    /// `WHERE status = 'COMPLETED' AND createdAt >= ? AND createdAt < ?`.
-    static func commonConditions(_ stats: [Stat])
-        -> (filters: [String], arguments: [DatabaseValue], columns: Set<String>, range: (column: String, from: Int64, to: Int64)?) {
-        var filters: [String] = []
-        var arguments: [DatabaseValue] = []
-        var columns: Set<String> = []
-        var range: (column: String, from: Int64, to: Int64)?
-        if let first = stats.first {
-            for filter in first.filters where stats.allSatisfy({ $0.filters.contains(filter) }) {
-                columns.insert(filter.column)
-                if filter.value == .null {
-                    filters.append("\(filter.column) IS NULL")
-                } else {
-                    filters.append("\(filter.column) = ?")
-                    arguments.append(filter.value.databaseValue)
-                }
-            }
-            let buckets = stats.compactMap(\.bucket)
-            if buckets.count == stats.count, let column = buckets.first?.column, buckets.allSatisfy({ $0.column == column }) {
-                range = (column, buckets.map(\.grid.from).min()!, buckets.map(\.grid.to).max()!)
-            }
+    /// The filters every stat applies.
+    static func sharedFilters(_ stats: [Stat]) -> [Stat.Filter] {
+        guard let first = stats.first else { return [] }
+        return first.filters.filter { filter in stats.allSatisfy { $0.filters.contains(filter) } }
+    }
+
+    /// The hull of the stats' time ranges, when every stat buckets the same column.
+    static func sharedRange(_ stats: [Stat]) -> (column: String, from: Int64, to: Int64)? {
+        let buckets = stats.compactMap(\.bucket)
+        guard buckets.count == stats.count, let column = buckets.first?.column, buckets.allSatisfy({ $0.column == column }) else {
+            return nil
         }
-        return (filters, arguments, columns, range)
+        return (column, buckets.map(\.grid.from).min()!, buckets.map(\.grid.to).max()!)
     }
 
     /// Prepares a scan's statement with its arguments bound.
@@ -101,110 +90,123 @@ struct SinglePassScanner {
     /// SQLite's per-row `WHERE`). When an index leads with the range column,
     /// its two ends (O(log n)) tell how much of the column's extent the
     /// range covers; above a fifth, the plain scan wins.
-    static func prepare(_ scan: TableScan, in db: Database) throws -> Statement {
-        var pushdown = !scan.conditions.isEmpty
-        if let range = scan.range, let fraction = try coveredFraction(scan, range: range, in: db), fraction > 0.2 {
+    static func prepare(_ scan: TableScan, in db: Database, execution: Execution) throws -> Statement {
+        var pushdown = !scan.conditions.sql.isEmpty
+        if let range = scan.range, let fraction = try coveredFraction(scan, range: range, in: db, execution: execution), fraction > 0.2 {
             pushdown = false
         }
         let statement = try db.makeStatement(sql: scan.sql(pushdown: pushdown))
-        if pushdown { try statement.setArguments(StatementArguments(scan.arguments)) }
+        if pushdown { try statement.setArguments(StatementArguments(scan.conditions.arguments)) }
         return statement
     }
 
     /// Runs one table's scan.
     ///
-    /// - returns: the results of its stats, and the number of rows scanned.
-    static func run(_ scan: TableScan, in db: Database) throws -> (results: [StatResult], rows: Int) {
-        let statement = try prepare(scan, in: db)
+    /// - returns: the results of its stats with their positions, and the
+    ///   number of rows scanned.
+    static func run(_ scan: TableScan, in db: Database, execution: Execution) throws -> (results: [(Int, StatResult)], rows: Int) {
+        try execution.checkCancellation()
+        let statement = try prepare(scan, in: db, execution: execution)
         let handle = statement.sqliteStatement
         let slot = { (column: String) in scan.columns.firstIndex(of: column)! }
         let columnCount = scan.columns.count
+        let encoding = try textEncoding(db)
+        let affinities = try ColumnAffinity.of(table: scan.table, in: db)
 
-        let utf8 = try isUTF8(db)
         let interners = UnsafeMutablePointer<ValueInterner>.allocate(capacity: columnCount)
-        for c in 0..<columnCount { (interners + c).initialize(to: ValueInterner(utf8Database: utf8)) }
+        for c in 0..<columnCount { (interners + c).initialize(to: ValueInterner(utf8Database: encoding == .utf8)) }
         var isKey = Array(repeating: false, count: columnCount)
-        let kernels = UnsafeMutablePointer<StatKernel>.allocate(capacity: scan.stats.count)
+        let kernels = UnsafeMutablePointer<StatKernel>.allocate(capacity: scan.entries.count)
         var kernelCount = 0
         defer {
-            for k in 0..<kernelCount { kernels[k].deallocate() }
             kernels.deinitialize(count: kernelCount)
             kernels.deallocate()
-            for c in 0..<columnCount { interners[c].deallocate() }
             interners.deinitialize(count: columnCount)
             interners.deallocate()
         }
-        for stat in scan.stats {
-            let filterCodes = stat.filters.map { interners[slot($0.column)].code(of: $0.value) }
+        for (_, stat) in scan.entries {
+            // A filter constant is compared as SQL compares it with the column.
+            let filterCodes = stat.filters.map { filter in
+                let affinity = affinities[filter.column] ?? .blob
+                return filter.values.map { interners[slot(filter.column)].code(of: affinity.comparand($0)) }
+            }
             (stat.groupBy + stat.filters.map(\.column)).forEach { isKey[slot($0)] = true }
-            (kernels + kernelCount).initialize(to: StatKernel(stat: stat, slot: slot, filterCodes: filterCodes))
+            (kernels + kernelCount).initialize(to: try StatKernel(stat: stat, slot: slot, filterCodes: filterCodes, encoding: encoding))
             kernelCount += 1
         }
-        let keySlots = UnsafeMutablePointer<Int32>.allocate(capacity: columnCount)
-        var keyCount = 0
-        for c in 0..<columnCount where isKey[c] {
-            keySlots[keyCount] = Int32(c)
-            keyCount += 1
-        }
+        let keySlots = (0..<columnCount).filter { isKey[$0] }.map { Int32($0) }
+        let keyCount = keySlots.count
         let codes = UnsafeMutablePointer<Int32>.allocate(capacity: columnCount)
         codes.initialize(repeating: 0, count: columnCount)
         let values = UnsafeMutablePointer<OpaquePointer?>.allocate(capacity: columnCount)
         values.initialize(repeating: nil, count: columnCount)
         defer {
-            keySlots.deallocate()
             codes.deallocate()
             values.deallocate()
         }
 
         var rows = 0
-        while true {
-            let code = sqlite3_step(handle)
-            if code != SQLITE_ROW {
-                if code == SQLITE_DONE { break }
-                let error = DatabaseError(resultCode: ResultCode(rawValue: code),
-                                          message: String(cString: sqlite3_errmsg(db.sqliteConnection)),
-                                          sql: scan.sql)
-                sqlite3_reset(handle)
-                throw error
-            }
-            rows &+= 1
-            // One C call per column: the `sqlite3_value_*` accessors that
-            // follow skip the statement checks of `sqlite3_column_*`.
-            for c in 0..<columnCount {
-                values[c] = sqlite3_column_value(handle, Int32(truncatingIfNeeded: c))
-            }
-            for k in 0..<keyCount {
-                let column = Int(keySlots[k])
-                codes[column] = interners[column].code(values[column])
-            }
-            for s in 0..<kernelCount {
-                try kernels[s].add(values, codes: codes)
+        execution.ran()
+        try execution.running(on: db.sqliteConnection) {
+            try keySlots.withUnsafeBufferPointer { keySlots in
+                while true {
+                    let code = sqlite3_step(handle)
+                    if code != SQLITE_ROW {
+                        if code == SQLITE_DONE { break }
+                        let error = DatabaseError(resultCode: ResultCode(rawValue: code),
+                                                  message: String(cString: sqlite3_errmsg(db.sqliteConnection)),
+                                                  sql: statement.sql)
+                        sqlite3_reset(handle)
+                        if code == SQLITE_INTERRUPT, execution.isCancelled { throw CancellationError() }
+                        throw error
+                    }
+                    rows &+= 1
+                    if rows & 0xFFFF == 0 { try execution.checkCancellation() }
+                    // One C call per column: the `sqlite3_value_*` accessors that
+                    // follow skip the statement checks of `sqlite3_column_*`.
+                    for c in 0..<columnCount {
+                        values[c] = sqlite3_column_value(handle, Int32(truncatingIfNeeded: c))
+                    }
+                    for k in 0..<keyCount {
+                        let column = Int(keySlots[k])
+                        codes[column] = interners[column].code(values[column])
+                    }
+                    for s in 0..<kernelCount {
+                        try kernels[s].add(values, codes: codes)
+                    }
+                }
             }
         }
         sqlite3_reset(handle)
+        execution.scanned(rows)
         if (0..<columnCount).contains(where: { interners[$0].readFailed }) {
             throw TallyError(.database, "out of memory while reading \(scan.table)")
         }
-        let results = try (0..<kernelCount).map { try kernels[$0].result(interners: interners) }
+        var results: [(Int, StatResult)] = []
+        for (k, entry) in scan.entries.enumerated() {
+            results.append((entry.position, try kernels[k].result(interners: interners)))
+        }
         return (results, rows)
     }
 
-    /// Whether the database stores text as UTF-8 (`PRAGMA encoding`); a
-    /// foreign file may be UTF-16.
-    static func isUTF8(_ db: Database) throws -> Bool {
-        try String.fetchOne(db, sql: "PRAGMA encoding") == "UTF-8"
+    /// The database's text encoding; a foreign file may be UTF-16.
+    static func textEncoding(_ db: Database) throws -> TextEncoding {
+        TextEncoding(pragma: try String.fetchOne(db, sql: "PRAGMA encoding"))
     }
 
     /// The fraction of the range column's extent (among rows matching the
     /// shared filters) that the range covers, when an index makes the
     /// extent cheap to read; nil otherwise.
-    static func coveredFraction(_ scan: TableScan, range: (column: String, from: Int64, to: Int64), in db: Database) throws -> Double? {
-        guard try IndexManager.hasRangeIndex(on: scan.table, column: range.column, after: scan.filterColumns, in: db) else { return nil }
-        let (low, high) = try StatSQL.extent(of: range.column, in: scan.table, where: scan.filters,
-                                             arguments: scan.filterArguments, indexed: true, in: db)
+    static func coveredFraction(_ scan: TableScan, range: (column: String, from: Int64, to: Int64), in db: Database,
+                                execution: Execution) throws -> Double? {
+        let equalities = Set(scan.filters.filter { $0.values.count == 1 }.map(\.column))
+        guard try IndexManager.hasRangeIndex(on: scan.table, column: range.column, after: equalities, in: db) else { return nil }
+        let (sql, arguments) = StatSQL.conditions(scan.filters)
+        let (low, high) = try StatSQL.extent(of: range.column, in: scan.table, where: sql, arguments: arguments,
+                                             indexed: true, in: db, execution: execution)
         guard let low, let high else { return 0 }
-        let extent = Double(high - low + 1)
-        let covered = Double(max(0, min(range.to, high + 1) - max(range.from, low)))
+        let extent = high - low + 1
+        let covered = Swift.max(0, Swift.min(Double(range.to), high + 1) - Swift.max(Double(range.from), low))
         return covered / extent
     }
 
@@ -213,11 +215,11 @@ struct SinglePassScanner {
     ///
     /// - returns: the number of rows and a checksum, so that the reads cannot
     ///   be optimised away.
-    static func floor(_ scan: TableScan, in db: Database) throws -> (rows: Int, checksum: Int64) {
-        let statement = try prepare(scan, in: db)
+    package static func floor(_ scan: TableScan, in db: Database) throws -> (rows: Int, checksum: Int64) {
+        let statement = try prepare(scan, in: db, execution: Execution())
         let handle = statement.sqliteStatement
         let n = Int32(scan.columns.count)
-        let utf8 = try isUTF8(db)
+        let utf8 = try textEncoding(db) == .utf8
         var rows = 0
         var checksum: Int64 = 0
         while sqlite3_step(handle) == SQLITE_ROW {
@@ -227,7 +229,7 @@ struct SinglePassScanner {
                 let value = sqlite3_column_value(handle, c)
                 switch sqlite3_value_type(value) {
                 case SQLITE_INTEGER: checksum &+= sqlite3_value_int64(value)
-                case SQLITE_FLOAT: checksum &+= Int64(sqlite3_value_double(value))
+                case SQLITE_FLOAT: checksum &+= Int64(sqlite3_value_double(value).bitPattern >> 1)
                 case SQLITE_NULL: break
                 case let type:
                     if let text = ValueInterner.bytes(of: value, type: type, utf8Database: utf8) {

@@ -1,3 +1,4 @@
+import Foundation
 import GRDBSQLite
 
 /// The running aggregates of one stat during a single-pass scan, in a dense
@@ -6,18 +7,43 @@ import GRDBSQLite
 /// Each dimension has a power-of-two capacity; a cell's index is the codes
 /// shifted into place, so adding a row is a few shifts and stores. When a
 /// code outgrows its dimension the grid is laid out again (rare: only as new
-/// distinct values appear).
+/// distinct values appear). Every layout, the first included, stays within
+/// `maximumCells`.
 ///
-/// Storage is manually managed (`deallocate()`), and the scan reaches kernels
-/// through an `UnsafeMutablePointer`: no reference counting, exclusivity or
-/// bounds checks on the per-row path.
-struct StatKernel {
+/// Aggregates follow SQLite 3's functions step for step, so that their
+/// results have the same value and storage class as SQL's:
+/// - `SUM`/`AVG` keep an exact integer sum until a value is not an integer
+///   (or the sum overflows), and always a real sum of every value in row
+///   order; text and blob values count as the number SQLite reads from them
+///   (`sqlite3_value_numeric_type`), as `sumStep` does.
+/// - `MIN`/`MAX` keep the best value itself, compared as `sqlite3MemCompare`
+///   compares (numbers exactly, then text, then blobs, by bytes).
+///
+/// The kernel owns its buffers and frees them in `deinit`; it cannot be
+/// copied. The scan reaches kernels through an `UnsafeMutablePointer`: no
+/// reference counting, exclusivity or bounds checks on the per-row path.
+struct StatKernel: ~Copyable {
     enum Kind: UInt8 { case count, countNonNull, sum, avg, min, max }
+
+    /// The best value of a `MIN`/`MAX` cell: `type` 0 until a value is seen.
+    struct Extreme {
+        var type: Int32
+        var length: Int32
+        /// Integer, bit pattern of a real, or offset of bytes in the arena.
+        var payload: Int64
+    }
+
+    /// Bits of `flags`: SQLite's `approx` (the sum is a real) and `overflow`.
+    private static let approx: UInt8 = 1
+    private static let overflowed: UInt8 = 2
 
     let stat: Stat
     private let filterCount: Int
     private let filterSlots: UnsafeMutablePointer<Int>
-    private let filterCodes: UnsafeMutablePointer<Int32>
+    /// Per filter, a table of allowed codes: code `c` passes when
+    /// `c < filterLimits[f]` and `filterAllowed[f][c]`.
+    private let filterLimits: UnsafeMutablePointer<Int>
+    private let filterAllowed: UnsafeMutablePointer<UnsafeMutablePointer<Bool>>
     private let groupCount: Int
     private let groupSlots: UnsafeMutablePointer<Int>
     private let dimensions: Int
@@ -26,37 +52,53 @@ struct StatKernel {
     private let bucketColumn: Int32
     private let bucketStarts: UnsafeMutablePointer<Int64>
     private let bucketStartCount: Int
+    private let grid: PeriodGrid?
     private let from: Int64
     private let to: Int64
     private let aggregateCount: Int
     private let kinds: UnsafeMutablePointer<Kind>
     private let aggregateColumns: UnsafeMutablePointer<Int32>
+    private let hasExtremes: Bool
+    private let encoding: TextEncoding
 
     private var cells = 0
     private var counts: UnsafeMutablePointer<Int64>
-    /// Per aggregate `a`, cell `c` is at `a * cells + c`.
+    /// Per aggregate `a`, cell `c` is at `a * cells + c`: the non-NULL count
+    /// (SQLite's `cnt`), the exact integer sum, the real sum, the flags.
     private var nonNull: UnsafeMutablePointer<Int64>
     private var intSums: UnsafeMutablePointer<Int64>
     private var realSums: UnsafeMutablePointer<Double>
-    private var isReal: UnsafeMutablePointer<Bool>
-    private var minimums: UnsafeMutablePointer<Double>
-    private var maximums: UnsafeMutablePointer<Double>
-    /// Set when an integer sum overflowed; reported after the scan.
-    private(set) var overflow = false
+    private var flags: UnsafeMutablePointer<UInt8>
+    private var extremes: UnsafeMutablePointer<Extreme>
+    /// Bytes of the texts and blobs `extremes` point to.
+    private var arena: UnsafeMutablePointer<UInt8>
+    private var arenaCount = 0
+    private var arenaCapacity = 0
 
-    static let maximumCells = 1 << 22
+    /// At most this many cells (groups × buckets) per stat: about 60 MB for a
+    /// stat of two aggregates. Past it, an error says to use `grouped`.
+    static let maximumCells = 1 << 20
 
     /// - parameters:
     ///   - slot: the SELECT column index of a column name.
-    ///   - filterCodes: the interned code of each filter value.
-    init(stat: Stat, slot: (String) -> Int, filterCodes codes: [Int32]) {
+    ///   - filterCodes: per filter, the interned codes of its values.
+    ///   - encoding: the database's text encoding (`PRAGMA encoding`).
+    /// - throws: when even the first layout would exceed `maximumCells`.
+    init(stat: Stat, slot: (String) -> Int, filterCodes codes: [[Int32]], encoding: TextEncoding) throws {
         self.stat = stat
+        self.encoding = encoding
         filterCount = stat.filters.count
         filterSlots = .allocate(capacity: max(1, filterCount))
-        filterCodes = .allocate(capacity: max(1, filterCount))
-        for (i, filter) in stat.filters.enumerated() {
-            filterSlots[i] = slot(filter.column)
-            filterCodes[i] = codes[i]
+        filterLimits = .allocate(capacity: max(1, filterCount))
+        filterAllowed = .allocate(capacity: max(1, filterCount))
+        for (f, filter) in stat.filters.enumerated() {
+            filterSlots[f] = slot(filter.column)
+            let limit = Int((codes[f].max() ?? -1) + 1)
+            filterLimits[f] = limit
+            let allowed = UnsafeMutablePointer<Bool>.allocate(capacity: max(1, limit))
+            allowed.initialize(repeating: false, count: max(1, limit))
+            for code in codes[f] { allowed[Int(code)] = true }
+            filterAllowed[f] = allowed
         }
         groupCount = stat.groupBy.count
         groupSlots = .allocate(capacity: max(1, groupCount))
@@ -65,14 +107,15 @@ struct StatKernel {
         capacities = .allocate(capacity: max(1, dimensions))
         shifts = .allocate(capacity: max(1, dimensions))
         for d in 0..<groupCount { capacities[d] = 8 }
-        let grid = stat.bucket?.grid
+        grid = stat.bucket?.grid
         bucketColumn = stat.bucket.map { Int32(slot($0.column)) } ?? -1
         bucketStartCount = grid?.starts.count ?? 0
         bucketStarts = .allocate(capacity: max(1, bucketStartCount))
         if let grid {
             for (i, s) in grid.starts.enumerated() { bucketStarts[i] = s }
+            // Start small and grow with the buckets the data reaches.
             var c = 1
-            while c < grid.count { c <<= 1 }
+            while c < min(grid.count, 64) { c <<= 1 }
             capacities[groupCount] = c
         }
         from = grid?.from ?? 0
@@ -80,51 +123,65 @@ struct StatKernel {
         aggregateCount = stat.aggregates.count
         kinds = .allocate(capacity: max(1, aggregateCount))
         aggregateColumns = .allocate(capacity: max(1, aggregateCount))
+        var extremesNeeded = false
         for (a, aggregate) in stat.aggregates.enumerated() {
             switch aggregate {
             case .count: kinds[a] = .count
             case .countNonNull: kinds[a] = .countNonNull
             case .sum: kinds[a] = .sum
             case .avg: kinds[a] = .avg
-            case .min: kinds[a] = .min
-            case .max: kinds[a] = .max
+            case .min: kinds[a] = .min; extremesNeeded = true
+            case .max: kinds[a] = .max; extremesNeeded = true
             }
             aggregateColumns[a] = aggregate.column.map { Int32(slot($0)) } ?? -1
         }
+        hasExtremes = extremesNeeded
         counts = .allocate(capacity: 1)
         nonNull = .allocate(capacity: 1)
         intSums = .allocate(capacity: 1)
         realSums = .allocate(capacity: 1)
-        isReal = .allocate(capacity: 1)
-        minimums = .allocate(capacity: 1)
-        maximums = .allocate(capacity: 1)
-        layout(oldCapacities: nil, oldShifts: nil)
+        flags = .allocate(capacity: 1)
+        extremes = .allocate(capacity: 1)
+        arena = .allocate(capacity: 1)
+        try layout(oldCapacities: nil, oldShifts: nil)
     }
 
-    func deallocate() {
-        [filterSlots, groupSlots, capacities, shifts].forEach { $0.deallocate() }
-        filterCodes.deallocate(); bucketStarts.deallocate(); kinds.deallocate(); aggregateColumns.deallocate()
+    deinit {
+        for f in 0..<filterCount { filterAllowed[f].deallocate() }
+        filterAllowed.deallocate(); filterLimits.deallocate(); filterSlots.deallocate()
+        groupSlots.deallocate(); capacities.deallocate(); shifts.deallocate()
+        bucketStarts.deallocate(); kinds.deallocate(); aggregateColumns.deallocate()
         counts.deallocate(); nonNull.deallocate(); intSums.deallocate(); realSums.deallocate()
-        isReal.deallocate(); minimums.deallocate(); maximums.deallocate()
+        flags.deallocate(); extremes.deallocate(); arena.deallocate()
     }
 
     /// Allocates storage for the current capacities and moves the old cells over.
-    private mutating func layout(oldCapacities: [Int]?, oldShifts: [Int]?) {
+    private mutating func layout(oldCapacities: [Int]?, oldShifts: [Int]?) throws {
+        var total = 1
+        for d in 0..<dimensions {
+            let (product, overflow) = total.multipliedReportingOverflow(by: capacities[d])
+            total = overflow ? Int.max : product
+        }
+        guard total <= Self.maximumCells else {
+            throw TallyError(.database, "stat \(stat.name): more than \(Self.maximumCells) groups × buckets for the "
+                             + "single-pass strategy; use the grouped strategy or fewer buckets")
+        }
         var shift = 0
         for d in 0..<dimensions {
             shifts[d] = shift
             shift += capacities[d].trailingZeroBitCount
         }
-        let newCells = 1 << shift
+        let newCells = total
         let n = max(1, aggregateCount) * newCells
         let newCounts = UnsafeMutablePointer<Int64>.allocate(capacity: newCells)
         newCounts.initialize(repeating: 0, count: newCells)
         let newNonNull = UnsafeMutablePointer<Int64>.allocate(capacity: n); newNonNull.initialize(repeating: 0, count: n)
         let newIntSums = UnsafeMutablePointer<Int64>.allocate(capacity: n); newIntSums.initialize(repeating: 0, count: n)
         let newRealSums = UnsafeMutablePointer<Double>.allocate(capacity: n); newRealSums.initialize(repeating: 0, count: n)
-        let newIsReal = UnsafeMutablePointer<Bool>.allocate(capacity: n); newIsReal.initialize(repeating: false, count: n)
-        let newMin = UnsafeMutablePointer<Double>.allocate(capacity: n); newMin.initialize(repeating: .infinity, count: n)
-        let newMax = UnsafeMutablePointer<Double>.allocate(capacity: n); newMax.initialize(repeating: -.infinity, count: n)
+        let newFlags = UnsafeMutablePointer<UInt8>.allocate(capacity: n); newFlags.initialize(repeating: 0, count: n)
+        let extremeCount = hasExtremes ? n : 1
+        let newExtremes = UnsafeMutablePointer<Extreme>.allocate(capacity: extremeCount)
+        newExtremes.initialize(repeating: Extreme(type: 0, length: 0, payload: 0), count: extremeCount)
         if let oldCapacities, let oldShifts {
             for old in 0..<cells where counts[old] != 0 {
                 var cell = 0
@@ -135,14 +192,15 @@ struct StatKernel {
                 for a in 0..<aggregateCount {
                     let o = a * cells + old, c = a * newCells + cell
                     newNonNull[c] = nonNull[o]; newIntSums[c] = intSums[o]; newRealSums[c] = realSums[o]
-                    newIsReal[c] = isReal[o]; newMin[c] = minimums[o]; newMax[c] = maximums[o]
+                    newFlags[c] = flags[o]
+                    if hasExtremes { newExtremes[c] = extremes[o] }
                 }
             }
         }
         counts.deallocate(); nonNull.deallocate(); intSums.deallocate(); realSums.deallocate()
-        isReal.deallocate(); minimums.deallocate(); maximums.deallocate()
+        flags.deallocate(); extremes.deallocate()
         counts = newCounts; nonNull = newNonNull; intSums = newIntSums; realSums = newRealSums
-        isReal = newIsReal; minimums = newMin; maximums = newMax
+        flags = newFlags; extremes = newExtremes
         cells = newCells
     }
 
@@ -152,20 +210,22 @@ struct StatKernel {
         let oldShifts = (0..<dimensions).map { shifts[$0] }
         var capacity = capacities[d]
         while capacity <= code { capacity <<= 1 }
-        let total = oldCapacities.enumerated().reduce(1) { $0 * ($1.offset == d ? capacity : $1.element) }
-        guard total <= Self.maximumCells else {
-            throw TallyError.invalid("stat \(stat.name): too many groups for the single-pass strategy; use grouped")
-        }
         capacities[d] = capacity
-        layout(oldCapacities: oldCapacities, oldShifts: oldShifts)
+        do {
+            try layout(oldCapacities: oldCapacities, oldShifts: oldShifts)
+        } catch {
+            capacities[d] = oldCapacities[d]
+            throw error
+        }
     }
 
     /// Adds the current row: `values` holds its columns (`sqlite3_column_value`),
     /// `codes` the interned code of every key column.
     @inline(__always)
     mutating func add(_ values: UnsafeMutablePointer<OpaquePointer?>, codes: UnsafeMutablePointer<Int32>) throws {
-        for f in 0..<filterCount where codes[filterSlots[f]] != filterCodes[f] {
-            return
+        for f in 0..<filterCount {
+            let code = Int(codes[filterSlots[f]])
+            if code >= filterLimits[f] || !filterAllowed[f][code] { return }
         }
         var cell = 0
         for d in 0..<groupCount {
@@ -175,16 +235,28 @@ struct StatKernel {
         }
         if bucketColumn >= 0 {
             let value = values[Int(bucketColumn)]
-            if sqlite3_value_type(value) == SQLITE_NULL { return }
-            let t = sqlite3_value_int64(value)
-            guard t >= from, t < to else { return }
-            // The last bucket start <= t.
-            var low = 0, high = bucketStartCount - 1
-            while high - low > 1 {
-                let mid = (low + high) >> 1
-                if bucketStarts[mid] <= t { low = mid } else { high = mid }
+            let bucket: Int
+            switch sqlite3_value_type(value) {
+            case SQLITE_INTEGER:
+                let t = sqlite3_value_int64(value)
+                guard t >= from, t < to else { return }
+                // The last bucket start <= t.
+                var low = 0, high = bucketStartCount - 1
+                while high - low > 1 {
+                    let mid = (low + high) >> 1
+                    if bucketStarts[mid] <= t { low = mid } else { high = mid }
+                }
+                bucket = low
+            case SQLITE_FLOAT:
+                guard let b = grid!.bucket(of: sqlite3_value_double(value)) else { return }
+                bucket = b
+            default:
+                // NULL compares false, text and blobs above every number:
+                // never inside `[from, to)`.
+                return
             }
-            cell |= low << shifts[groupCount]
+            if bucket >= capacities[groupCount] { try grow(groupCount, toHold: bucket) }
+            cell |= bucket << shifts[groupCount]
         }
         counts[cell] &+= 1
         for a in 0..<aggregateCount {
@@ -199,29 +271,129 @@ struct StatKernel {
             case .count, .countNonNull:
                 break
             case .sum, .avg:
-                if type == SQLITE_INTEGER && !isReal[c] {
-                    let (sum, overflowed) = intSums[c].addingReportingOverflow(sqlite3_value_int64(value))
-                    intSums[c] = sum
-                    if overflowed { overflow = true }
-                } else {
-                    if !isReal[c] {
-                        isReal[c] = true
-                        realSums[c] = Double(intSums[c])
-                    }
+                switch type {
+                case SQLITE_INTEGER: addInteger(sqlite3_value_int64(value), at: c)
+                case SQLITE_FLOAT:
                     realSums[c] += sqlite3_value_double(value)
+                    flags[c] |= Self.approx
+                default: addNonNumeric(value, at: c)
                 }
             case .min, .max:
-                let v = sqlite3_value_double(value)
-                if type != SQLITE_INTEGER { isReal[c] = true }
-                if v < minimums[c] { minimums[c] = v }
-                if v > maximums[c] { maximums[c] = v }
+                consider(value, type: type, at: c, keepSmaller: kind == .min)
             }
         }
     }
 
+    /// `sumStep` for an integer: the real sum always, the exact sum until
+    /// the first real or overflow.
+    @inline(__always)
+    private mutating func addInteger(_ v: Int64, at c: Int) {
+        realSums[c] += Double(v)
+        if flags[c] == 0 {
+            let (sum, overflow) = intSums[c].addingReportingOverflow(v)
+            intSums[c] = sum
+            if overflow { flags[c] = Self.approx | Self.overflowed }
+        }
+    }
+
+    /// `sumStep` for a text or blob: the number SQLite reads from it. A copy
+    /// of the value is converted, so that the row's own value (which other
+    /// stats may group by) keeps its storage class.
+    private mutating func addNonNumeric(_ value: OpaquePointer?, at c: Int) {
+        guard let copy = sqlite3_value_dup(value) else {
+            realSums[c] += 0
+            flags[c] |= Self.approx
+            return
+        }
+        defer { sqlite3_value_free(copy) }
+        if sqlite3_value_numeric_type(copy) == SQLITE_INTEGER {
+            addInteger(sqlite3_value_int64(copy), at: c)
+        } else {
+            realSums[c] += sqlite3_value_double(copy)
+            flags[c] |= Self.approx
+        }
+    }
+
+    /// `minmaxStep`: replaces the cell's best value only by a strictly better one.
+    private mutating func consider(_ value: OpaquePointer?, type: Int32, at c: Int, keepSmaller: Bool) {
+        let best = extremes[c]
+        if best.type != 0 {
+            let order = compare(value, type: type, with: best)
+            if keepSmaller ? order >= 0 : order <= 0 { return }
+        }
+        switch type {
+        case SQLITE_INTEGER:
+            extremes[c] = Extreme(type: type, length: 0, payload: sqlite3_value_int64(value))
+        case SQLITE_FLOAT:
+            extremes[c] = Extreme(type: type, length: 0, payload: Int64(bitPattern: sqlite3_value_double(value).bitPattern))
+        default:
+            let (pointer, length) = rawBytes(value, type: type)
+            let offset = store(pointer, length)
+            extremes[c] = Extreme(type: type, length: Int32(truncatingIfNeeded: length), payload: Int64(offset))
+        }
+    }
+
+    /// The bytes SQLite's BINARY collation compares: a text in the
+    /// database's own encoding, a blob as stored.
+    private func rawBytes(_ value: OpaquePointer?, type: Int32) -> (UnsafeRawPointer?, Int) {
+        if type == SQLITE_TEXT {
+            switch encoding {
+            case .utf8: return (sqlite3_value_blob(value), Int(sqlite3_value_bytes(value)))
+            case .utf16le: return (sqlite3_value_text16le(value), Int(sqlite3_value_bytes16(value)))
+            case .utf16be: return (sqlite3_value_text16be(value), Int(sqlite3_value_bytes16(value)))
+            }
+        }
+        return (sqlite3_value_blob(value), Int(sqlite3_value_bytes(value)))
+    }
+
+    private mutating func store(_ pointer: UnsafeRawPointer?, _ length: Int) -> Int {
+        if arenaCount + length > arenaCapacity {
+            var capacity = max(256, arenaCapacity * 2)
+            while capacity < arenaCount + length { capacity *= 2 }
+            let grown = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
+            grown.update(from: arena, count: arenaCount)
+            arena.deallocate()
+            arena = grown
+            arenaCapacity = capacity
+        }
+        let offset = arenaCount
+        if let pointer, length > 0 { (arena + offset).update(from: pointer.assumingMemoryBound(to: UInt8.self), count: length) }
+        arenaCount += length
+        return offset
+    }
+
+    /// SQLite's order of a row value against a kept one: numbers < text < blob.
+    private func compare(_ value: OpaquePointer?, type: Int32, with best: Extreme) -> Int {
+        func rank(_ t: Int32) -> Int { t == SQLITE_INTEGER || t == SQLITE_FLOAT ? 1 : t == SQLITE_TEXT ? 2 : 3 }
+        let (a, b) = (rank(type), rank(best.type))
+        if a != b { return a < b ? -1 : 1 }
+        if a == 1 {
+            switch (type, best.type) {
+            case (SQLITE_INTEGER, SQLITE_INTEGER):
+                let x = sqlite3_value_int64(value)
+                return x == best.payload ? 0 : x < best.payload ? -1 : 1
+            case (SQLITE_INTEGER, _):
+                return compareExactly(sqlite3_value_int64(value), Double(bitPattern: UInt64(bitPattern: best.payload)))
+            case (_, SQLITE_INTEGER):
+                return -compareExactly(best.payload, sqlite3_value_double(value))
+            default:
+                let x = sqlite3_value_double(value), y = Double(bitPattern: UInt64(bitPattern: best.payload))
+                return x == y ? 0 : x < y ? -1 : 1
+            }
+        }
+        let (pointer, length) = rawBytes(value, type: type)
+        let common = min(length, Int(best.length))
+        if common > 0, let pointer {
+            let order = memcmp(pointer, arena + Int(best.payload), common)
+            if order != 0 { return order < 0 ? -1 : 1 }
+        }
+        return length == Int(best.length) ? 0 : length < Int(best.length) ? -1 : 1
+    }
+
     /// The groups seen, decoded through the scan's interners.
+    ///
+    /// - throws: SQL's integer overflow for a sum that left 64 bits.
     func result(interners: UnsafeMutablePointer<ValueInterner>) throws -> StatResult {
-        if overflow { throw TallyError(.database, "stat \(stat.name): integer overflow in a sum") }
         var result = StatResult(stat: stat)
         for cell in 0..<cells where counts[cell] != 0 {
             var values: [StatValue] = []
@@ -238,18 +410,63 @@ struct StatKernel {
                 case .count: aggregates.append(.integer(counts[cell]))
                 case .countNonNull: aggregates.append(.integer(n))
                 case .sum:
-                    aggregates.append(n == 0 ? .null : isReal[c] ? .real(realSums[c]) : .integer(intSums[c]))
+                    if n == 0 { aggregates.append(.null); continue }
+                    if flags[c] & Self.overflowed != 0 {
+                        let column = stat.aggregates[a].column ?? ""
+                        throw TallyError.integerOverflow(table: stat.table, column: column, stat: stat.name)
+                    }
+                    aggregates.append(flags[c] & Self.approx != 0 ? .real(realSums[c]) : .integer(intSums[c]))
                 case .avg:
-                    aggregates.append(n == 0 ? .null : .real((isReal[c] ? realSums[c] : Double(intSums[c])) / Double(n)))
+                    aggregates.append(n == 0 ? .null : .real(realSums[c] / Double(n)))
                 case .min, .max:
-                    let v = kinds[a] == .min ? minimums[c] : maximums[c]
-                    if n == 0 { aggregates.append(.null) }
-                    else if !isReal[c], let exact = Int64(exactly: v) { aggregates.append(.integer(exact)) }
-                    else { aggregates.append(.real(v)) }
+                    aggregates.append(value(of: extremes[c]))
                 }
             }
             result.groups[StatResult.Key(values, bucket: bucket)] = aggregates
         }
         return result
+    }
+
+    private func value(of extreme: Extreme) -> StatValue {
+        switch extreme.type {
+        case 0: return .null
+        case SQLITE_INTEGER: return .integer(extreme.payload)
+        case SQLITE_FLOAT: return .real(Double(bitPattern: UInt64(bitPattern: extreme.payload)))
+        case SQLITE_BLOB:
+            return .blob(Data(UnsafeBufferPointer(start: arena + Int(extreme.payload), count: Int(extreme.length))))
+        default:
+            return .text(encoding.decode(UnsafeBufferPointer(start: arena + Int(extreme.payload), count: Int(extreme.length))))
+        }
+    }
+}
+
+/// A database's text encoding (`PRAGMA encoding`).
+enum TextEncoding: Sendable {
+    case utf8, utf16le, utf16be
+
+    init(pragma: String?) {
+        switch pragma {
+        case "UTF-16le": self = .utf16le
+        case "UTF-16be": self = .utf16be
+        default: self = .utf8
+        }
+    }
+
+    /// Text from its bytes in this encoding.
+    func decode(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
+        switch self {
+        case .utf8:
+            return String(decoding: bytes, as: UTF8.self)
+        case .utf16le, .utf16be:
+            var units: [UInt16] = []
+            units.reserveCapacity(bytes.count / 2)
+            var i = 0
+            while i + 1 < bytes.count {
+                let (first, second) = (UInt16(bytes[i]), UInt16(bytes[i + 1]))
+                units.append(self == .utf16le ? first | second << 8 : first << 8 | second)
+                i += 2
+            }
+            return String(decoding: units, as: UTF16.self)
+        }
     }
 }

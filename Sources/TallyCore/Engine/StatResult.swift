@@ -1,7 +1,8 @@
 /// The answer to one `Stat`: one row per group present in the data.
 ///
-/// Every strategy produces the same `StatResult` for the same snapshot, which
-/// is what the cross-strategy tests compare.
+/// Every strategy produces the same `StatResult` for the same snapshot
+/// (reals within rounding: SQLite adds them in its own row order), which is
+/// what the cross-strategy tests compare.
 public struct StatResult: Sendable, Equatable {
     /// A group: its group-by values (in `Stat.groupBy` order) and its time bucket index.
     public struct Key: Sendable, Hashable {
@@ -28,25 +29,21 @@ public struct StatResult: Sendable, Equatable {
         groups[key]?[index]
     }
 
-    /// Sum of an integer aggregate over the groups matching `predicate`.
-    ///
-    /// A real sum (a foreign database storing `2.5` in an INTEGER column) is
-    /// rounded to the nearest integer rather than dropped.
-    public func total(_ index: Int = 0, where predicate: (Key) -> Bool = { _ in true }) -> Int64 {
-        groups.reduce(0) { sum, group in
-            guard predicate(group.key) else { return sum }
-            switch group.value[index] {
-            case .integer(let v): return sum + v
-            case .real(let v): return sum + Int64(v.rounded())
-            default: return sum
-            }
+    /// The number of rows matching `predicate`: the sum of the `count`
+    /// aggregate (or another counting aggregate at `index`) over the groups.
+    /// Counts never exceed the rows of a table, so this cannot overflow.
+    public func count(_ index: Int = 0, where predicate: (Key) -> Bool = { _ in true }) -> Int64 {
+        groups.reduce(0) { total, group in
+            guard predicate(group.key), case .integer(let n) = group.value[index] else { return total }
+            return total &+ n
         }
     }
+}
 
-    /// Sum of a numeric aggregate over the groups matching `predicate`, as a double.
-    public func realTotal(_ index: Int, where predicate: (Key) -> Bool = { _ in true }) -> Double {
-        groups.reduce(0) { sum, group in
-            predicate(group.key) ? sum + (group.value[index].doubleValue ?? 0) : sum
-        }
+extension [StatResult] {
+    /// The result of the stat named `name`; answers read their stats by
+    /// name, never by position.
+    public func named(_ name: String) -> StatResult? {
+        first { $0.stat.name == name }
     }
 }

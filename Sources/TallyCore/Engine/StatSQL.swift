@@ -1,6 +1,7 @@
 import GRDB
 
-/// Compiles stats to the SQL of the `grouped` and `naive` strategies.
+/// Compiles stats to SQL: the one place that writes filters, grouped
+/// `SELECT`s, extents and bucket functions, for every strategy.
 ///
 /// Identifiers come only from validated stats (the contract's names); every
 /// value, boundary and filter constant is a bound argument.
@@ -16,50 +17,34 @@ enum StatSQL {
         }
     }
 
-    /// The name of the SQL function that maps a timestamp to its bucket index
-    /// for stat number `index` of a request (see `registerBucketFunctions`).
-    static func bucketFunction(_ index: Int) -> String { "tally_bucket_\(index)" }
-
-    /// Registers, on this connection, one deterministic SQL function per
-    /// bucketed stat: `tally_bucket_N(ts)` is the index of the bucket holding
-    /// `ts`, found by binary search over boundaries computed once. This is
-    /// what a hand-written `GROUP BY strftime(…)` would do, but correct in
-    /// any time zone and across DST changes.
-    static func registerBucketFunctions(_ stats: [Stat], in db: Database) -> [DatabaseFunction] {
-        var functions: [DatabaseFunction] = []
-        for (index, stat) in stats.enumerated() {
-            guard let grid = stat.bucket?.grid else { continue }
-            let function = DatabaseFunction(bucketFunction(index), argumentCount: 1, pure: true) { values in
-                guard let t = Int64.fromDatabaseValue(values[0]) else { return nil }
-                return grid.bucket(of: t)
+    /// `WHERE` fragments and arguments of filters: `col = ?`, `col IS NULL`,
+    /// `col IN (?, …)` (with `OR col IS NULL` when NULL is among the values).
+    static func conditions(_ filters: [Stat.Filter]) -> (sql: [String], arguments: [DatabaseValue]) {
+        var sql: [String] = []
+        var arguments: [DatabaseValue] = []
+        for filter in filters {
+            let values = filter.values.filter { $0 != .null }
+            let matchesNull = values.count < filter.values.count
+            var parts: [String] = []
+            if values.count == 1 {
+                parts.append("\(filter.column) = ?")
+            } else if values.count > 1 {
+                parts.append("\(filter.column) IN (\(values.map { _ in "?" }.joined(separator: ", ")))")
             }
-            db.add(function: function)
-            functions.append(function)
+            if matchesNull { parts.append("\(filter.column) IS NULL") }
+            sql.append(parts.isEmpty ? "0" : parts.count == 1 ? parts[0] : "(\(parts.joined(separator: " OR ")))")
+            arguments += values.map(\.databaseValue)
         }
-        return functions
+        return (sql, arguments)
     }
 
-    /// `WHERE` conditions shared by every query of a stat: its filters and its
-    /// time range. Returns the SQL fragments and their arguments.
-    ///
-    /// - parameter withRange: false for naive's per-bucket queries, which
-    ///   bound the bucket's own range instead (a second range on the same
-    ///   column can lead SQLite's planner away from the best index).
-    static func baseConditions(_ stat: Stat, withRange: Bool = true) -> (sql: [String], arguments: [DatabaseValueConvertible?]) {
-        var sql: [String] = []
-        var arguments: [DatabaseValueConvertible?] = []
-        for filter in stat.filters {
-            if filter.value == .null {
-                sql.append("\(filter.column) IS NULL")
-            } else {
-                sql.append("\(filter.column) = ?")
-                arguments.append(filter.value.databaseValue)
-            }
-        }
+    /// The conditions of a stat: its filters and, unless `withRange` is
+    /// false, its time range.
+    static func conditions(_ stat: Stat, withRange: Bool = true) -> (sql: [String], arguments: [DatabaseValue]) {
+        var (sql, arguments) = conditions(stat.filters)
         if withRange, let bucket = stat.bucket {
             sql.append("\(bucket.column) >= ? AND \(bucket.column) < ?")
-            arguments.append(bucket.grid.from)
-            arguments.append(bucket.grid.to)
+            arguments += [bucket.grid.from.databaseValue, bucket.grid.to.databaseValue]
         }
         return (sql, arguments)
     }
@@ -68,22 +53,68 @@ enum StatSQL {
         conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
     }
 
-    /// The smallest and largest `column` of `table` among the rows matching
-    /// `conditions`. When an index serves the range (`indexed`, see
-    /// `IndexManager.hasRangeIndex`), two statements: SQLite answers a lone
-    /// `MIN` or `MAX` from the index in O(log n) but scans the whole range for
-    /// both together. Without one, one statement: one scan, not two.
-    static func extent(of column: String, in table: String, where conditions: [String], arguments: [DatabaseValue],
-                       indexed: Bool, in db: Database) throws -> (min: Int64?, max: Int64?) {
-        let from = "FROM \(table)\(whereClause(conditions))"
-        let arguments = StatementArguments(arguments)
-        if indexed {
-            let low = try DatabaseValue.fetchOne(db, sql: "SELECT MIN(\(column)) \(from)", arguments: arguments).flatMap(Int64.fromDatabaseValue)
-            let high = try DatabaseValue.fetchOne(db, sql: "SELECT MAX(\(column)) \(from)", arguments: arguments).flatMap(Int64.fromDatabaseValue)
-            return (low, high)
+    /// The name of the SQL function that maps a timestamp to its bucket index
+    /// for stat number `index` of a request (see `registerBucketFunctions`).
+    static func bucketFunction(_ index: Int) -> String { "tally_bucket_\(index)" }
+
+    /// Registers, on this connection, one deterministic SQL function per
+    /// bucketed stat: `tally_bucket_N(ts)` is the index of the bucket holding
+    /// `ts` (as SQLite compares numbers), found by binary search over
+    /// boundaries computed once. This is what a hand-written `GROUP BY
+    /// strftime(…)` would do, but correct in any time zone and across
+    /// changes of offset.
+    static func registerBucketFunctions(_ stats: [Stat], in db: Database) -> [DatabaseFunction] {
+        var functions: [DatabaseFunction] = []
+        for (index, stat) in stats.enumerated() {
+            guard let grid = stat.bucket?.grid else { continue }
+            let function = DatabaseFunction(bucketFunction(index), argumentCount: 1, pure: true) { values in
+                switch values[0].storage {
+                case .int64(let t): return grid.bucket(of: t)
+                case .double(let t): return grid.bucket(of: t)
+                default: return nil
+                }
+            }
+            db.add(function: function)
+            functions.append(function)
         }
-        let row = try Row.fetchOne(db, sql: "SELECT MIN(\(column)), MAX(\(column)) \(from)", arguments: arguments)
-        return (row.flatMap { Int64.fromDatabaseValue($0[0]) }, row.flatMap { Int64.fromDatabaseValue($0[1]) })
+        return functions
+    }
+
+    /// Runs `body` with the bucket functions of `stats` registered.
+    static func withBucketFunctions<T>(_ stats: [Stat], in db: Database, _ body: () throws -> T) rethrows -> T {
+        let functions = registerBucketFunctions(stats, in: db)
+        defer { functions.forEach { db.remove(function: $0) } }
+        return try body()
+    }
+
+    /// The smallest and largest *number* in `column` among the rows matching
+    /// `conditions` (texts and blobs sort above every number, and never fall
+    /// in a time range: `column < ''` keeps numbers only, through an index).
+    /// When an index serves the range (`indexed`), two statements: SQLite
+    /// answers a lone `MIN` or `MAX` from the index in O(log n) but scans the
+    /// whole range for both together. Without one, one statement.
+    static func extent(of column: String, in table: String, where conditions: [String], arguments: [DatabaseValue],
+                       indexed: Bool, in db: Database, execution: Execution) throws -> (min: Double?, max: Double?) {
+        let from = "FROM \(table)\(whereClause(conditions + ["\(column) < ''"]))"
+        let bound = StatementArguments(arguments)
+        func number(_ value: DatabaseValue?) -> Double? {
+            switch value?.storage {
+            case .int64(let v)?: Double(v)
+            case .double(let v)?: v
+            default: nil
+            }
+        }
+        return try execution.extent("\(column) \(from) \(arguments)") {
+            if indexed {
+                execution.ran(2)
+                let low = try DatabaseValue.fetchOne(db, sql: "SELECT MIN(\(column)) \(from)", arguments: bound)
+                let high = try DatabaseValue.fetchOne(db, sql: "SELECT MAX(\(column)) \(from)", arguments: bound)
+                return (number(low), number(high))
+            }
+            execution.ran()
+            let row = try Row.fetchOne(db, sql: "SELECT MIN(\(column)), MAX(\(column)) \(from)", arguments: bound)
+            return (number(row?[0]), number(row?[1]))
+        }
     }
 
     /// The `grouped` query of a stat: one `GROUP BY` over its columns and bucket.
@@ -91,13 +122,37 @@ enum StatSQL {
         var keys = stat.groupBy
         if let bucket = stat.bucket { keys.append("\(bucketFunction(index))(\(bucket.column))") }
         let selected = keys + stat.aggregates.map(aggregate)
-        let (conditions, arguments) = baseConditions(stat)
+        let (conditions, arguments) = conditions(stat)
         var sql = "SELECT \(selected.joined(separator: ", ")) FROM \(stat.table)\(whereClause(conditions))"
         if !keys.isEmpty { sql += " GROUP BY \(keys.joined(separator: ", "))" }
         return (sql, StatementArguments(arguments))
     }
 
-    /// Reads one `grouped` result row (`keys…, bucket?, aggregates…`) into `result`.
+    /// Runs a query whose rows are `keys…, bucket?, aggregates…`, adding its
+    /// groups to `result`; SQL's integer overflow names the stat's columns.
+    static func collect(_ sql: String, arguments: StatementArguments, stat: Stat, into result: inout StatResult,
+                        in db: Database, execution: Execution) throws {
+        try execution.checkCancellation()
+        execution.ran()
+        do {
+            let rows = try Row.fetchCursor(db, sql: sql, arguments: arguments)
+            while let row = try rows.next() {
+                accumulate(row, stat: stat, into: &result)
+            }
+        } catch let error as DatabaseError where error.message == "integer overflow" {
+            throw overflow(in: stat)
+        }
+    }
+
+    /// SQL's overflow error, naming the stat's summed columns.
+    static func overflow(in stat: Stat) -> TallyError {
+        let columns = stat.aggregates.compactMap { aggregate -> String? in
+            if case .sum(let c) = aggregate { return c } else { return nil }
+        }
+        return TallyError.integerOverflow(table: stat.table, column: columns.joined(separator: ", "), stat: stat.name)
+    }
+
+    /// Reads one result row (`keys…, bucket?, aggregates…`) into `result`.
     static func accumulate(_ row: Row, stat: Stat, into result: inout StatResult) {
         var column = 0
         var values: [StatValue] = []
@@ -107,8 +162,8 @@ enum StatSQL {
         }
         var bucket: Int? = nil
         if stat.bucket != nil {
-            guard let b = row[column] as Int? else { return }
-            bucket = b
+            guard case .int64(let b) = (row[column] as DatabaseValue).storage else { return }
+            bucket = Int(b)
             column += 1
         }
         result.groups[StatResult.Key(values, bucket: bucket)] = aggregates(row, from: column, count: stat.aggregates.count)
@@ -126,7 +181,7 @@ extension StatValue {
         case .int64(let v): self = .integer(v)
         case .double(let v): self = .real(v)
         case .string(let v): self = .text(v)
-        case .blob(let v): self = .text(String(decoding: v, as: UTF8.self))
+        case .blob(let v): self = .blob(v)
         }
     }
 
@@ -145,6 +200,7 @@ extension StatValue {
         case .integer(let v): v.databaseValue
         case .real(let v): v.databaseValue
         case .text(let v): v.databaseValue
+        case .blob(let v): v.databaseValue
         }
     }
 }

@@ -17,11 +17,14 @@ import GRDBSQLite
 /// statement and the column index and passes through the connection's mutex
 /// hooks, which cost more per row than the lookup itself.
 ///
-/// Storage is manually managed (`deallocate()` must be called): the scan
-/// loop reaches interners through an `UnsafeMutablePointer`, which keeps
-/// Swift's dynamic exclusivity checks and array bounds checks off the
-/// per-row path.
-struct ValueInterner {
+/// A blob and a text with the same bytes are different keys, as in SQL's
+/// `GROUP BY`; a real that is exactly an integer is that integer's key.
+///
+/// The interner owns its buffers and frees them in `deinit`; it cannot be
+/// copied, so no copy can free them twice. The scan loop reaches interners
+/// through an `UnsafeMutablePointer`, which keeps Swift's dynamic
+/// exclusivity checks and array bounds checks off the per-row path.
+struct ValueInterner: ~Copyable {
     /// Storage class of each stored value, as `sqlite3_value_type` reports it.
     private var types: UnsafeMutablePointer<Int32>
     /// Integer value, bit pattern of a real, or offset of text in `bytes`.
@@ -66,7 +69,7 @@ struct ValueInterner {
         tableMask = size - 1
     }
 
-    func deallocate() {
+    deinit {
         types.deallocate()
         payloads.deallocate()
         lengths.deallocate()
@@ -89,16 +92,16 @@ struct ValueInterner {
         case SQLITE_FLOAT:
             return code(real: sqlite3_value_double(value))
         default:
-            // Text (blobs are read as their bytes too and keyed as text).
+            // Text or blob, keyed by type and bytes.
             let pointer = Self.bytes(of: value, type: type, utf8Database: utf8Database)
             let length = Int(sqlite3_value_bytes(value))
             if pointer == nil && length > 0 {
                 // SQLite could not allocate the text's conversion: report it
                 // after the scan rather than group the row under a wrong key.
                 readFailed = true
-                return code(text: nil, length: 0)
+                return code(bytes: nil, length: 0, type: type)
             }
-            return code(text: pointer, length: length)
+            return code(bytes: pointer, length: length, type: type)
         }
     }
 
@@ -121,7 +124,11 @@ struct ValueInterner {
         case .text(let s):
             var s = s
             return s.withUTF8 { buffer in
-                code(text: UnsafeRawPointer(buffer.baseAddress), length: buffer.count)
+                code(bytes: UnsafeRawPointer(buffer.baseAddress), length: buffer.count, type: SQLITE_TEXT)
+            }
+        case .blob(let data):
+            return data.withUnsafeBytes { buffer in
+                code(bytes: buffer.baseAddress, length: buffer.count, type: SQLITE_BLOB)
             }
         }
     }
@@ -151,15 +158,16 @@ struct ValueInterner {
         }
     }
 
+    /// Texts and blobs: `type` is `SQLITE_TEXT` or `SQLITE_BLOB`.
     @inline(__always)
-    private mutating func code(text: UnsafeRawPointer?, length: Int) -> Int32 {
+    private mutating func code(bytes text: UnsafeRawPointer?, length: Int, type: Int32) -> Int32 {
         let (head, tail) = Self.words(text, length)
-        let hash = Self.textHash(text, length, head: head, tail: tail)
+        let hash = Self.textHash(text, length, head: head, tail: tail) ^ UInt64(type)
         var slot = Int(truncatingIfNeeded: hash >> tableShift)
         while true {
             let code = Int(table[slot])
-            if code < 0 { return insert(type: SQLITE_TEXT, payload: 0, text: text, length: length, head: head, tail: tail, hash: hash, slot: slot) }
-            if heads[code] == head, tails[code] == tail, lengths[code] == Int32(truncatingIfNeeded: length), types[code] == SQLITE_TEXT,
+            if code < 0 { return insert(type: type, payload: 0, text: text, length: length, head: head, tail: tail, hash: hash, slot: slot) }
+            if heads[code] == head, tails[code] == tail, lengths[code] == Int32(truncatingIfNeeded: length), types[code] == type,
                length <= 16 || memcmp(bytes + Int(payloads[code]) + 8, text! + 8, length - 16) == 0 {
                 return Int32(truncatingIfNeeded: code)
             }
@@ -229,7 +237,7 @@ struct ValueInterner {
         heads[code] = head
         tails[code] = tail
         hashes[code] = hash
-        if type == SQLITE_TEXT {
+        if type == SQLITE_TEXT || type == SQLITE_BLOB {
             if byteCount + length > byteCapacity {
                 var newCapacity = byteCapacity * 2
                 while newCapacity < byteCount + length { newCapacity *= 2 }
@@ -277,6 +285,8 @@ struct ValueInterner {
         case SQLITE_NULL: return .null
         case SQLITE_INTEGER: return .integer(payloads[i])
         case SQLITE_FLOAT: return .real(Double(bitPattern: UInt64(bitPattern: payloads[i])))
+        case SQLITE_BLOB:
+            return .blob(Data(UnsafeBufferPointer(start: bytes + Int(payloads[i]), count: Int(lengths[i]))))
         default:
             let buffer = UnsafeBufferPointer(start: bytes + Int(payloads[i]), count: Int(lengths[i]))
             return .text(String(decoding: buffer, as: UTF8.self))

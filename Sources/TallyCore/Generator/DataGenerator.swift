@@ -1,6 +1,6 @@
 import Foundation
-import GRDB
-import Logging
+public import GRDB
+public import Logging
 
 /// Fills a Tally database with deterministic synthetic data: the same
 /// `bookings` and `seed` give byte-identical table contents on any machine.
@@ -158,7 +158,7 @@ public struct DataGenerator: Sendable {
         guard counts.contains(where: { $0.1 > 0 }) else { return }
         guard replace else {
             let nonEmpty = counts.filter { $0.1 > 0 }.map { "\($0.0) (\($0.1) rows)" }.joined(separator: ", ")
-            throw TallyError.invalid("the database already holds data: \(nonEmpty); pass --replace to regenerate it")
+            throw TallyError(.state, "the database already holds data: \(nonEmpty); pass --replace to regenerate it")
         }
         for table in TallySchema.tables.reversed() {
             try db.execute(sql: "DELETE FROM \(table.name)")

@@ -3,14 +3,14 @@
 /// The generator needs the same numbers on every machine and Swift version,
 /// which the system generator does not promise; SplitMix64 is fully specified
 /// by its 64-bit arithmetic.
-public struct SplitMix64: RandomNumberGenerator, Sendable {
+struct SplitMix64: RandomNumberGenerator, Sendable {
     private var state: UInt64
 
-    public init(seed: UInt64) {
+    init(seed: UInt64) {
         state = seed
     }
 
-    public mutating func next() -> UInt64 {
+    mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
@@ -20,26 +20,26 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
 
     /// A uniform integer in `0..<bound` (Lemire's multiply-high reduction; the
     /// tiny bias is irrelevant for synthetic data and keeps it deterministic).
-    public mutating func below(_ bound: Int) -> Int {
+    mutating func below(_ bound: Int) -> Int {
         precondition(bound > 0)
         return Int(next().multipliedFullWidth(by: UInt64(bound)).high)
     }
 
     /// A uniform integer in `range`.
-    public mutating func int(in range: ClosedRange<Int64>) -> Int64 {
+    mutating func int(in range: ClosedRange<Int64>) -> Int64 {
         range.lowerBound + Int64(below(Int(range.upperBound - range.lowerBound) + 1))
     }
 
     /// A uniform double in `[0, 1)` with 53 random bits.
-    public mutating func unit() -> Double {
+    mutating func unit() -> Double {
         Double(next() >> 11) * (1.0 / 9_007_199_254_740_992.0)
     }
 
     /// True with probability `p`.
-    public mutating func chance(_ p: Double) -> Bool { unit() < p }
+    mutating func chance(_ p: Double) -> Bool { unit() < p }
 
     /// An index into `weights`, chosen with probability proportional to its weight.
-    public mutating func pick(_ cumulative: WeightedChoice) -> Int {
+    mutating func pick(_ cumulative: WeightedChoice) -> Int {
         let r = below(cumulative.total)
         var i = 0
         while r >= cumulative.thresholds[i] { i += 1 }
@@ -48,11 +48,11 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
 }
 
 /// Precomputed cumulative weights for `SplitMix64.pick(_:)`.
-public struct WeightedChoice: Sendable {
+struct WeightedChoice: Sendable {
     let thresholds: [Int]
     let total: Int
 
-    public init(_ weights: [Int]) {
+    init(_ weights: [Int]) {
         var sum = 0
         thresholds = weights.map { sum += $0; return sum }
         total = sum

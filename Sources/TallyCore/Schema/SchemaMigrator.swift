@@ -1,4 +1,4 @@
-import GRDB
+public import GRDB
 
 extension TallySchema {
     /// Identifier of the migration that applies schema.sql.

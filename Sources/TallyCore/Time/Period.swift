@@ -5,8 +5,7 @@ public enum Period: String, Sendable, CaseIterable, Codable {
     /// Parses a user-given period, with an error listing the valid ones.
     public init(parsing text: String) throws {
         guard let period = Period(rawValue: text) else {
-            let shown = text.count > 40 ? String(text.prefix(40)) + "…" : text
-            throw TallyError.invalid("unknown period '\(shown.sanitizedForMessage)'; expected one of day, week, month, quarter, year")
+            throw TallyError.invalid("unknown period '\(text.quotedForMessage())'; expected one of day, week, month, quarter, year")
         }
         self = period
     }
@@ -31,12 +30,5 @@ public enum Period: String, Sendable, CaseIterable, Codable {
         case .quarter: start.adding(months: 3)
         case .year: start.adding(months: 12)
         }
-    }
-}
-
-extension String {
-    /// The string with control characters replaced, fit to be quoted in a one-line message.
-    var sanitizedForMessage: String {
-        String(unicodeScalars.map { $0.properties.generalCategory == .control ? "?" : Character($0) })
     }
 }

@@ -1,18 +1,31 @@
 import Foundation
 
-/// An IANA time zone and the conversions between instants (epoch milliseconds)
-/// and local civil dates that the period grid needs.
+/// A time zone of the system's tz database and the conversions between
+/// instants (epoch milliseconds) and local civil dates that period grids need.
+///
+/// Any name the tz database knows is accepted, canonical or link
+/// (`Europe/Paris`, `Asia/Kolkata`, `Etc/UTC`, `US/Eastern`); anything else
+/// (`GMT+2`, `Mars/Olympus`, a path) is refused. See `ZoneNames`.
+///
+/// For example:
+///
+/// ```swift
+/// let paris = try Zone("Europe/Paris")
+/// paris.format(1_711_839_600_000)  // "2024-03-31T01:00:00+01:00"
+/// ```
 public struct Zone: Sendable, Hashable {
     public let identifier: String
     let timeZone: TimeZone
 
-    /// - throws: `TallyError.invalidInput` for anything that is not an IANA zone name.
+    /// The instants calendar arithmetic is defined on: years 0000 to 9999,
+    /// what `YYYY-MM-DD` can name. Grids never reach outside it.
+    public static let supportedRange: ClosedRange<Int64> = -62_167_219_200_000...253_402_300_799_999
+
+    /// - throws: `TallyError.invalidInput` for a name the tz database does not know.
     public init(_ identifier: String) throws {
-        // Foundation also accepts abbreviations and "GMT+2"; the contract asks for IANA names.
-        let valid = identifier == "UTC" || TimeZone.knownTimeZoneIdentifiers.contains(identifier)
-        guard valid, identifier.utf8.count <= 64, let zone = TimeZone(identifier: identifier) else {
-            let shown = identifier.count > 40 ? String(identifier.prefix(40)) + "…" : identifier
-            throw TallyError.invalid("unknown time zone '\(shown.sanitizedForMessage)'; expected an IANA name such as UTC or Europe/Paris")
+        guard ZoneNames.isKnown(identifier), let zone = TimeZone(identifier: identifier) else {
+            throw TallyError.invalid("unknown time zone '\(identifier.quotedForMessage())'; expected a tz database name "
+                                     + "such as UTC, Europe/Paris or Asia/Kolkata")
         }
         self.identifier = identifier
         timeZone = zone
@@ -26,22 +39,33 @@ public struct Zone: Sendable, Hashable {
         timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: Double(millis.floorDiv(1000))))
     }
 
-    /// The local date and milliseconds since local midnight of an instant.
+    /// The local date and milliseconds since local midnight of an instant;
+    /// defined for every `Int64` (no arithmetic can overflow).
     func local(_ millis: Int64) -> (date: CivilDate, millisOfDay: Int64) {
-        let local = millis + Int64(offsetSeconds(at: millis)) * 1000
-        let days = local.floorDiv(86_400_000)
-        return (CivilDate(daysSinceEpoch: Int(days)), local - days * 86_400_000)
+        let day: Int64 = 86_400_000
+        var days = millis.floorDiv(day)
+        var ms = millis - days * day + Int64(offsetSeconds(at: millis)) * 1000
+        if ms < 0 { ms += day; days -= 1 } else if ms >= day { ms -= day; days += 1 }
+        return (CivilDate(daysSinceEpoch: Int(days)), ms)
     }
 
-    /// The instant a local date begins: its midnight, or, where a DST change
-    /// skips midnight, the first instant that exists on that date.
+    /// The instant a local date begins: its midnight, or, where a change of
+    /// offset skips midnight, the first instant that exists on that date.
     func startOfDay(_ date: CivilDate) -> Int64 {
         instant(date, millisOfDay: 0)
     }
 
-    /// The instant of a local wall-clock time. In a gap (skipped by a DST
-    /// change), the time is moved forward by the gap, as calendars do;
+    /// Whether a local date exists in this zone (Pacific/Apia skipped
+    /// 2011-12-30 when it moved across the date line).
+    func exists(_ date: CivilDate) -> Bool {
+        local(startOfDay(date)).date == date
+    }
+
+    /// The instant of a local wall-clock time. In a gap (skipped by a change
+    /// of offset), the time is moved forward by the gap, as calendars do;
     /// in an overlap, the earlier instant is used.
+    ///
+    /// - precondition: `date` within years 0000–9999 (`supportedRange`).
     func instant(_ date: CivilDate, millisOfDay: Int64) -> Int64 {
         let local = Int64(date.daysSinceEpoch) * 86_400_000 + millisOfDay
         // Try the offsets in force around that local time.
@@ -58,25 +82,27 @@ public struct Zone: Sendable, Hashable {
     }
 
     /// ISO 8601 text of an instant in this zone, e.g. `2024-03-31T00:00:00+01:00`.
+    /// Years past 9999 get a sign and more digits (ISO 8601's expanded form).
     public func format(_ millis: Int64) -> String {
         let offset = offsetSeconds(at: millis)
         let (date, ms) = local(millis)
         let seconds = Int(ms / 1000)
         func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
-        func four(_ n: Int) -> String { n < 0 ? "-" + four(-n) : String(repeating: "0", count: max(0, 4 - String(n).count)) + String(n) }
+        func year(_ n: Int) -> String {
+            if n < 0 { return "-" + String(repeating: "0", count: max(0, 4 - String(-n).count)) + String(-n) }
+            if n > 9999 { return "+" + String(n) }
+            return String(repeating: "0", count: max(0, 4 - String(n).count)) + String(n)
+        }
         let sign = offset < 0 ? "-" : "+"
         let off = abs(offset)
-        var text = "\(four(date.year))-\(two(date.month))-\(two(date.day))T\(two(seconds / 3600)):\(two(seconds / 60 % 60)):\(two(seconds % 60))"
+        var text = "\(year(date.year))-\(two(date.month))-\(two(date.day))T\(two(seconds / 3600)):\(two(seconds / 60 % 60)):\(two(seconds % 60))"
         if ms % 1000 != 0 { text += "." + String(format: "%03d", Int(ms % 1000)) }
         text += "\(sign)\(two(off / 3600)):\(two(off / 60 % 60))"
         return text
     }
 }
 
-extension Int64 {
-    /// Division rounding toward negative infinity (instants before 1970).
-    func floorDiv(_ d: Int64) -> Int64 {
-        let q = self / d
-        return (self % d != 0 && (self < 0) != (d < 0)) ? q - 1 : q
-    }
+extension Zone {
+    /// Coordinated Universal Time.
+    public static let utc = try! Zone("UTC")
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TallyCore
 
 /// Writes files so that a failed or interrupted run never leaves a
 /// half-written report: contents go to a temporary name in the same

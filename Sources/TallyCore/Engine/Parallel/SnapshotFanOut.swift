@@ -1,5 +1,5 @@
 import Foundation
-import GRDB
+package import GRDB
 
 /// Runs work on several pooled connections at once, inside read transactions
 /// that all see the same snapshot.
@@ -19,9 +19,9 @@ import GRDB
 /// value change, no commit happened between the first barrier and the last
 /// snapshot, so every lane reads the same snapshot. Otherwise the lanes give
 /// up and the caller retries or falls back to one connection.
-enum SnapshotFanOut {
+package enum SnapshotFanOut {
     /// One lane's work, run inside its snapshot-aligned transaction.
-    typealias Lane<T> = @Sendable (Database) throws -> T
+    package typealias Lane<T> = @Sendable (Database) throws -> T
 
     /// How long a lane waits for the others to reach a barrier before the
     /// fan-out gives up (a busy pool that cannot lend enough readers).
@@ -34,7 +34,7 @@ enum SnapshotFanOut {
     ///
     /// - parameter betweenBarriers: tests only: runs on lane 0 after the first
     ///   barrier, before its transaction begins (where a commit must be caught).
-    static func run<T: Sendable>(_ pool: DatabasePool, lanes: [Lane<T>],
+    package static func run<T: Sendable>(_ pool: DatabasePool, lanes: [Lane<T>],
                                  betweenBarriers: (@Sendable () -> Void)? = nil) throws -> [T]? {
         precondition(!lanes.isEmpty, "a fan-out needs at least one lane")
         let width = lanes.count
@@ -78,7 +78,9 @@ enum SnapshotFanOut {
     }
 }
 
-/// Barriers and results shared by the lanes of one fan-out.
+/// Barriers and results shared by the lanes of one fan-out. Every field is
+/// read and written under `condition`'s lock (a condition variable, not a
+/// `Locked`, because lanes wait on it at the barriers).
 private final class FanOutState<T: Sendable>: @unchecked Sendable {
     private let condition = NSCondition()
     private let width: Int

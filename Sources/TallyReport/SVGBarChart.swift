@@ -1,4 +1,5 @@
 import Foundation
+public import TallyCore
 
 /// A bar chart drawn as inline SVG: no script, no font download, no network.
 ///
@@ -115,10 +116,19 @@ public enum ReportFormat {
         return n < 0 ? "-" + out : out
     }
 
-    /// Minor units → `12,345.67`.
-    public static func money(_ minor: Int64) -> String {
-        let cents = minor.magnitude % 100
-        return (minor < 0 ? "-" : "") + count(Int64(minor.magnitude / 100)) + "." + (cents < 10 ? "0" : "") + String(cents)
+    /// Minor units → `12,345.67`; a real amount (a foreign database) to
+    /// the cent, or in scientific notation past 10^15.
+    public static func money(_ amount: Amount) -> String {
+        switch amount {
+        case .integer(let minor):
+            let cents = minor.magnitude % 100
+            return (minor < 0 ? "-" : "") + count(Int64(minor.magnitude / 100)) + "." + (cents < 10 ? "0" : "") + String(cents)
+        case .real(let minor):
+            let major = minor / 100
+            guard abs(major) < 1e15 else { return String(format: "%.6g", major) }
+            let rounded = (minor).rounded()
+            return money(.integer(Int64(rounded)))
+        }
     }
 
     /// A bucket label fit for the axis: `2024-03` for months, `2024-Q1`, `2024`, `2024-03-25` for days and weeks.

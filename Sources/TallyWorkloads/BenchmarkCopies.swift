@@ -1,5 +1,6 @@
-import Foundation
+public import Foundation
 import GRDB
+public import TallyCore
 
 /// Temporary copies of a user's database, one with the documented indexes
 /// and one without, so that `tally bench` measures both without ever
@@ -13,7 +14,7 @@ public struct BenchmarkCopies: Sendable {
     public let withoutIndexes: String
 
     /// Copies `source` twice into a new temporary directory.
-    public static func make(from source: any DatabaseReader) throws -> BenchmarkCopies {
+    public static func make(from source: TallyDatabase) throws -> BenchmarkCopies {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tally-bench-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         do {
@@ -21,7 +22,7 @@ public struct BenchmarkCopies: Sendable {
             let without = directory.appendingPathComponent("without-indexes.sqlite").path
             for (path, indexes) in [(with, true), (without, false)] {
                 let copy = try DatabaseQueue(path: path)
-                try source.backup(to: copy)
+                try source.reader.backup(to: copy)
                 // No VACUUM: the free pages dropped indexes leave are never
                 // read by a table scan, and it would cost seconds per copy.
                 try copy.writeWithoutTransaction { db in

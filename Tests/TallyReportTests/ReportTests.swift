@@ -1,7 +1,9 @@
 import Foundation
 import GRDB
 import Testing
-@testable import TallyCore
+import TallyCore
+import TallyTestSupport
+@testable import TallyReport
 
 @Suite("Reports")
 struct ReportTests {
@@ -26,22 +28,29 @@ struct ReportTests {
         Int64(text.replacingOccurrences(of: ",", with: "").replacingOccurrences(of: ".", with: ""))!
     }
 
+    /// The report's data, computed by an engine over `database`.
+    static func collect(_ database: TallyDatabase, _ query: RevenueQuery, name: String = "x.sqlite",
+                        now: Date = fixedNow) async throws -> ReportData {
+        try await ReportData.collect(engine: TallyEngine(database: database, cache: .disabled), query: query,
+                                     databaseName: name, tallyVersion: "t", now: now)
+    }
+
     @Test("the HTML report's numbers equal the engine's answers")
     func htmlNumbers() async throws {
         let dir = try TemporaryDirectory()
         let pool = try generatedDatabase(in: dir, bookings: 3_000)
         let query = try RevenueQuery(period: "quarter", timeZone: "Europe/Paris")
-        let data = try ReportData.collect(reader: pool, query: query, databaseName: "x.sqlite", tallyVersion: "t", now: Self.fixedNow)
+        let data = try await Self.collect(pool, query)
         let html = ReportRenderer.html(data)
-        let engine = TallyEngine(reader: pool, cache: .disabled)
+        let engine = TallyEngine(database: pool, cache: .disabled)
         let dashboard = try await engine.dashboard()
         let revenue = try await engine.revenue(query)
 
         let revenueRows = try Self.table(html, id: "revenue")
         #expect(revenueRows.dropLast().map { $0[0] } == revenue.buckets.map(\.start))
         #expect(revenueRows.dropLast().map { Self.number($0[1]) } == revenue.buckets.map(\.count))
-        #expect(revenueRows.dropLast().map { Self.number($0[2]) } == revenue.buckets.map(\.amount))
-        #expect(revenueRows.last.map { Self.number($0[2]) } == revenue.total.amount)
+        #expect(revenueRows.dropLast().map { Self.number($0[2]) } == revenue.buckets.map { $0.amount.integer! })
+        #expect(revenueRows.last.map { Self.number($0[2]) } == revenue.total.amount.integer)
         let statuses = try Self.table(html, id: "bookings-status")
         #expect(statuses.map { $0[0] } == dashboard.bookings.byStatus.keys)
         #expect(statuses.map { Self.number($0[1]) } == dashboard.bookings.byStatus.map(\.value))
@@ -51,7 +60,7 @@ struct ReportTests {
         #expect(html.contains("id=\"bookings-total\">\(ReportFormat.count(dashboard.bookings.total))<"))
         // Top organizations: by active modules, then id; equal to a plain SQL ranking.
         let top = try Self.table(html, id: "organizations")
-        let expected = try await pool.read { db in
+        let expected = try await pool.reader.read { db in
             try Row.fetchAll(db, sql: """
                 SELECT o.id, COUNT(m.id) AS n FROM organizations o
                 LEFT JOIN modules m ON m.organizationId = o.id AND m.isActive = 1
@@ -67,34 +76,33 @@ struct ReportTests {
     }
 
     @Test("CSV and Markdown carry the same numbers")
-    func csvAndMarkdown() throws {
+    func csvAndMarkdown() async throws {
         let dir = try TemporaryDirectory()
         let pool = try generatedDatabase(in: dir, bookings: 1_000)
-        let data = try ReportData.collect(reader: pool, query: try RevenueQuery(period: "year"), databaseName: "x", tallyVersion: "t", now: Self.fixedNow)
+        let data = try await Self.collect(pool, try RevenueQuery(period: "year"))
         let files = ReportRenderer.csvFiles(data)
         #expect(Set(files.keys) == ["dashboard.csv", "revenue.csv", "organizations.csv"])
         let revenue = files["revenue.csv"]!.split(separator: "\n").dropFirst().map { $0.split(separator: ",") }
-        #expect(revenue.dropLast().map { Int64($0[2])! } == data.revenue.buckets.map(\.amount))
+        #expect(revenue.dropLast().map { Int64($0[2])! } == data.revenue.buckets.map { $0.amount.integer! })
         #expect(files["dashboard.csv"]!.contains("payments,,revenue,\(data.dashboard.payments.revenue)\n"))
         let markdown = ReportRenderer.markdown(data)
         #expect(markdown.contains("| bookings | \(ReportFormat.count(data.dashboard.bookings.total)) |"))
     }
 
     @Test("empty database, a single day and ten years all render readable charts")
-    func edgeRanges() throws {
+    func edgeRanges() async throws {
         let dir = try TemporaryDirectory()
         let empty = try generatedDatabase(in: dir, bookings: 0)
-        let html = ReportRenderer.html(try ReportData.collect(reader: empty, query: try RevenueQuery(period: "month"),
-                                                              databaseName: "e", tallyVersion: "t", now: Self.fixedNow))
+        let html = ReportRenderer.html(try await Self.collect(empty, try RevenueQuery(period: "month")))
         #expect(html.contains("No data in this range"))
         #expect(!html.contains("NaN") && !html.contains("inf"))
         let pool = try generatedDatabase(in: dir, bookings: 2_000)
         let day = try RevenueQuery(period: "day", timeZone: "UTC", from: "2025-06-01", to: "2025-06-02")
-        let one = ReportRenderer.html(try ReportData.collect(reader: pool, query: day, databaseName: "d", tallyVersion: "t", now: Self.fixedNow))
+        let one = ReportRenderer.html(try await Self.collect(pool, day))
         #expect(try Self.table(one, id: "revenue").count == 2)  // one bucket and the total
         #expect(!one.contains("NaN"))
         let decade = try RevenueQuery(period: "month", timeZone: "UTC", from: "2020-01-01", to: "2030-01-01")
-        let long = ReportRenderer.html(try ReportData.collect(reader: pool, query: decade, databaseName: "d", tallyVersion: "t", now: Self.fixedNow))
+        let long = ReportRenderer.html(try await Self.collect(pool, decade))
         #expect(try Self.table(long, id: "revenue").count == 121)
         // 120 bars, at most 12 axis labels: no overlap.
         let chart = long[long.range(of: "<svg")!.lowerBound..<long.range(of: "</svg>")!.upperBound]
@@ -104,17 +112,17 @@ struct ReportTests {
     }
 
     @Test("the same data and options give the same report, apart from its generation time")
-    func deterministic() throws {
+    func deterministic() async throws {
         let dir = try TemporaryDirectory()
         let pool = try generatedDatabase(in: dir, bookings: 500)
-        func render(_ now: Date) throws -> String {
-            ReportRenderer.html(try ReportData.collect(reader: pool, query: try RevenueQuery(period: "month"),
-                                                       databaseName: "d", tallyVersion: "t", now: now))
+        func render(_ now: Date) async throws -> String {
+            ReportRenderer.html(try await Self.collect(pool, try RevenueQuery(period: "month"), name: "d", now: now))
         }
-        #expect(try render(Self.fixedNow) == render(Self.fixedNow))
-        let other = try render(Self.fixedNow.addingTimeInterval(3600))
-        #expect(other != (try render(Self.fixedNow)))
-        #expect(other.replacingOccurrences(of: "2027-01-15T09:00:00Z", with: "2027-01-15T08:00:00Z") == (try render(Self.fixedNow)))
+        let first = try await render(Self.fixedNow), second = try await render(Self.fixedNow)
+        #expect(first == second)
+        let other = try await render(Self.fixedNow.addingTimeInterval(3600))
+        #expect(other != first)
+        #expect(other.replacingOccurrences(of: "2027-01-15T09:00:00Z", with: "2027-01-15T08:00:00Z") == first)
     }
 
     @Test("writes are atomic: a failed write leaves nothing, a directory of CSVs is replaced whole")

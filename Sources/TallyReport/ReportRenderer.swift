@@ -1,4 +1,5 @@
 import Foundation
+public import TallyCore
 
 /// Renders a `ReportData` as one self-contained HTML page, as Markdown, or
 /// as CSV files. Each chart comes with its numbers in a table (what a screen
@@ -16,9 +17,9 @@ public enum ReportRenderer {
         }
         body += "</section>\n"
 
-        let bars = r.buckets.map { SVGBarChart.Bar(label: ReportFormat.bucketLabel($0.start, period: r.period), value: Double($0.amount) / 100) }
+        let bars = r.buckets.map { SVGBarChart.Bar(label: ReportFormat.bucketLabel($0.start, period: r.period), value: $0.amount.double / 100) }
         body += "<section><h2>Revenue per \(r.period)</h2>"
-        body += SVGBarChart(bars: bars, title: "Revenue per \(r.period)", valueFormat: { ReportFormat.money(Int64(($0 * 100).rounded())) }).render()
+        body += SVGBarChart(bars: bars, title: "Revenue per \(r.period)", valueFormat: { ReportFormat.money(.real($0 * 100)) }).render()
         body += table(id: "revenue", headers: ["start", "payments", "amount"], rows: r.buckets.map {
             [$0.start, ReportFormat.count($0.count), ReportFormat.money($0.amount)]
         } + [["total", ReportFormat.count(r.total.count), ReportFormat.money(r.total.amount)]], collapsed: true)
@@ -30,7 +31,7 @@ public enum ReportRenderer {
 
         body += "<section><h2>Top organizations by active modules</h2>"
         body += table(id: "organizations", headers: ["organization", "name", "active modules"],
-                      rows: data.topOrganizations.map { [$0.id, $0.name, ReportFormat.count($0.activeModules)] }, collapsed: false)
+                      rows: data.topOrganizations.map { [$0.id, $0.name ?? "", ReportFormat.count($0.activeModules)] }, collapsed: false)
         body += "</section>\n"
 
         let range = r.from.map { "\($0) to \(r.to ?? "")" } ?? "no payments"
@@ -106,7 +107,7 @@ public enum ReportRenderer {
             lines += ["", "## \(title)", "", "| key | count |", "|---|---:|"] + items.map { row([$0.0, ReportFormat.count($0.1)]) }
         }
         lines += ["", "## Top organizations by active modules", "", "| organization | name | active modules |", "|---|---|---:|"]
-        lines += data.topOrganizations.map { row([$0.id, $0.name, ReportFormat.count($0.activeModules)]) }
+        lines += data.topOrganizations.map { row([$0.id, $0.name ?? "", ReportFormat.count($0.activeModules)]) }
         lines += ["", "Data range: \(r.from.map { "\($0) to \(r.to ?? "")" } ?? "no payments") · generated \(data.generatedAt) · database \(data.databaseName) · Tally \(data.tallyVersion)", ""]
         return lines.joined(separator: "\n")
     }
@@ -119,7 +120,7 @@ public enum ReportRenderer {
         var revenue = ["start,count,amount"] + r.buckets.map { "\($0.start),\($0.count),\($0.amount)" }
         revenue.append("total,\(r.total.count),\(r.total.amount)")
         let organizations = ["id,name,activeModules"] + data.topOrganizations.map {
-            [$0.id, $0.name, "\($0.activeModules)"].map(csvField).joined(separator: ",")
+            [$0.id, $0.name ?? "", "\($0.activeModules)"].map(csvField).joined(separator: ",")
         }
         return [
             "dashboard.csv": data.dashboard.csv + "\n",
@@ -129,8 +130,8 @@ public enum ReportRenderer {
     }
 }
 
-/// CSV field quoting (RFC 4180).
-public func csvField(_ s: String) -> String {
+/// CSV field quoting (RFC 4180), shared with the CLI's `--format csv`.
+package func csvField(_ s: String) -> String {
     if s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) {
         return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }

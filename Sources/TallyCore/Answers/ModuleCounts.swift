@@ -1,0 +1,90 @@
+import GRDB
+
+/// Active modules per organization, contract §4: every organization (or
+/// those asked for), those without an active module too (0).
+///
+/// The count is a stat (`activeByOrganization`), computed by any strategy:
+/// `batched` is its `grouped` form (one `GROUP BY`, per 500 organizations
+/// asked for), `per-org` its `naive` form (one `COUNT` per organization: the
+/// N+1 pattern), `rollup` reads the rollup table.
+public struct ModuleCounts: Codable, Sendable, Equatable {
+    public struct Organization: Codable, Sendable, Equatable {
+        public var id: String
+        /// nil only in a foreign database that stores a NULL name.
+        public var name: String?
+        public var activeModules: Int64
+
+        public init(id: String, name: String?, activeModules: Int64) {
+            self.id = id
+            self.name = name
+            self.activeModules = activeModules
+        }
+
+        enum CodingKeys: String, CodingKey { case id, name, activeModules }
+
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(id, forKey: .id)
+            try c.encode(name, forKey: .name)  // explicit null
+            try c.encode(activeModules, forKey: .activeModules)
+        }
+    }
+
+    public var organizations: [Organization]
+    public var meta = ResponseMeta()
+
+    /// Active modules grouped by organization; `ids` restricts it to some.
+    public static func stat(ids: [StatValue]? = nil) -> Stat {
+        Stat(name: "modules.activeByOrganization", table: "modules",
+             filters: [.equals("isActive", .integer(1))] + (ids.map { [.oneOf("organizationId", $0)] } ?? []),
+             groupBy: ["organizationId"])
+    }
+
+    /// Organizations listed per statement when ids are given.
+    static let chunkSize = 500
+
+    /// The organizations and their counts, in one snapshot.
+    ///
+    /// - parameter ids: the organizations to count, in any order, or nil for all.
+    /// - throws: `TallyError.Kind.notFound` naming an organization that does not exist.
+    static func compute(ids: [String]?, strategy: Strategy, in db: Database, execution: Execution) throws -> [Organization] {
+        let organizations = try list(ids: ids, in: db, execution: execution)
+        if let ids {
+            let found = Set(organizations.map { $0.id.description })
+            if let missing = ids.first(where: { !found.contains($0) }) {
+                throw TallyError(.notFound, "unknown organization '\(missing.quotedForMessage())'")
+            }
+        }
+        // The N+1 pattern counts each listed organization; the others count
+        // what was asked (all of them: no filter).
+        let restrict = ids != nil || strategy == .naive
+        let stat = stat(ids: restrict ? organizations.map(\.id) : nil)
+        guard !(restrict && organizations.isEmpty) else { return [] }
+        let result = try TallyEngine.run([stat], in: db, strategy: strategy, execution: execution)[0]
+        return organizations.map { organization in
+            Organization(id: organization.id.description, name: organization.name,
+                         activeModules: result.count { $0.values[0] == organization.id })
+        }
+    }
+
+    /// `SELECT id, name FROM organizations [WHERE id IN (…)] ORDER BY id`.
+    static func list(ids: [String]?, in db: Database, execution: Execution) throws -> [(id: StatValue, name: String?)] {
+        func fetch(_ sql: String, _ arguments: StatementArguments) throws -> [(id: StatValue, name: String?)] {
+            try execution.checkCancellation()
+            execution.ran()
+            return try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
+                let name = StatValue(row[1] as DatabaseValue)
+                return (StatValue(key: row[0] as DatabaseValue), name == .null ? nil : name.description)
+            }
+        }
+        guard let ids else { return try fetch("SELECT id, name FROM organizations ORDER BY id", []) }
+        let unique = Array(Set(ids)).sorted()
+        var result: [(id: StatValue, name: String?)] = []
+        for start in stride(from: 0, to: unique.count, by: chunkSize) {
+            let chunk = unique[start..<min(start + chunkSize, unique.count)]
+            let sql = "SELECT id, name FROM organizations WHERE id IN (\(chunk.map { _ in "?" }.joined(separator: ", "))) ORDER BY id"
+            result += try fetch(sql, StatementArguments(chunk.map(\.databaseValue)))
+        }
+        return result.sorted { $0.id < $1.id }
+    }
+}
