@@ -17,34 +17,33 @@ enum Fixtures {
         return url
     }()
 
-    private static let lock = NSLock()
-    nonisolated(unsafe) private static var pools: [Bool: DatabasePool] = [:]
+    private static let databases = Locked<[Bool: TallyDatabase]>([:])
 
-    /// A read-only pool on the database with (`indexes`) or without the documented indexes.
-    static func pool(indexes: Bool) -> DatabasePool {
-        lock.lock()
-        defer { lock.unlock() }
-        if let pool = pools[indexes] { return pool }
-        let path = directory.appendingPathComponent("bookings-\(bookings)-seed42-\(indexes ? "indexed" : "plain").sqlite").path
-        do {
-            if !FileManager.default.fileExists(atPath: path) {
-                let partial = path + ".partial"
-                try? FileManager.default.removeItem(atPath: partial)
-                let writer = try TallyDatabase.openForWriting(path: partial, withIndexes: indexes)
-                _ = try DataGenerator(bookings: bookings, seed: 42).run(in: writer)
-                try writer.close()
-                try FileManager.default.moveItem(atPath: partial, toPath: path)
+    /// A read-only database with (`indexes`) or without the documented indexes.
+    static func database(indexes: Bool) -> TallyDatabase {
+        databases.withLock { databases in
+            if let database = databases[indexes] { return database }
+            let path = directory.appendingPathComponent("bookings-\(bookings)-seed42-\(indexes ? "indexed" : "plain").sqlite").path
+            do {
+                if !FileManager.default.fileExists(atPath: path) {
+                    let partial = path + ".partial"
+                    try? FileManager.default.removeItem(atPath: partial)
+                    let writer = try TallyDatabase.openForWriting(path: partial, withIndexes: indexes)
+                    _ = try DataGenerator(bookings: bookings, seed: 42).run(in: writer.writer!)
+                    try writer.close()
+                    try FileManager.default.moveItem(atPath: partial, toPath: path)
+                }
+                let database = try TallyDatabase.openReadOnly(path: path)
+                databases[indexes] = database
+                return database
+            } catch {
+                fatalError("cannot prepare the benchmark database \(path): \(error)")
             }
-            let pool = try TallyDatabase.openReadOnly(path: path)
-            pools[indexes] = pool
-            return pool
-        } catch {
-            fatalError("cannot prepare the benchmark database \(path): \(error)")
         }
     }
 
     /// The first `count` organization ids.
-    static func organizations(_ count: Int, in pool: DatabasePool) -> [String] {
-        (try? pool.read { try String.fetchAll($0, sql: "SELECT id FROM organizations ORDER BY id LIMIT ?", arguments: [count]) }) ?? []
+    static func organizations(_ count: Int, in database: TallyDatabase) -> [String] {
+        (try? database.reader.read { try String.fetchAll($0, sql: "SELECT id FROM organizations ORDER BY id LIMIT ?", arguments: [count]) }) ?? []
     }
 }

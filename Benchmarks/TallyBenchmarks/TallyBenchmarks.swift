@@ -2,6 +2,7 @@ import Benchmark
 import Foundation
 import GRDB
 import TallyCore
+import TallyWorkloads
 
 /// Side-by-side measurements of the engine, with and without the documented
 /// indexes. Names: `<what>.<strategy>.<idx|noidx>` (no spaces or slashes:
@@ -19,35 +20,34 @@ let benchmarks: @Sendable () -> Void = {
 
     for indexes in [true, false] {
         let suffix = indexes ? "idx" : "noidx"
-        let pool = { Fixtures.pool(indexes: indexes) }
+        let database = { Fixtures.database(indexes: indexes) }
         // The same workloads `tally bench` times: the dashboard (floor and each
         // strategy, fanned out and on one connection), each table's scan,
-        // revenue per month in UTC and per day in a DST zone (last 90 days:
-        // without an index, naive is a full scan per day), module counts.
-        let workloads = EngineBenchmark.dashboardWorkloads() + EngineBenchmark.tableWorkloads()
-            + EngineBenchmark.revenueWorkloads(period: .month, zone: try! Zone("UTC"))
+        // revenue per month in UTC, module counts.
+        let workloads = EngineBenchmark.dashboardWorkloads() + EngineBenchmark.tableWorkloads() + EngineBenchmark.moduleWorkloads()
         for workload in workloads {
-            Benchmark("\(workload.name).\(suffix)") { benchmark in
-                let reader = pool()
-                for _ in benchmark.scaledIterations { try! workload.run(reader) }
+            Benchmark("\(workload.name).\(suffix)") { benchmark async in
+                let db = database()
+                for _ in benchmark.scaledIterations { try! await workload.run(db) }
             }
         }
-        for strategy in Strategy.allCases {
-            Benchmark("revenue.day-last90d.Europe-Paris.\(strategy.rawValue).\(suffix)") { benchmark in
-                let reader = pool()
-                let query = try! revenueQuery(.day, "Europe/Paris", lastDays: 90, pool: reader)
+        for strategy in Strategy.scans {
+            Benchmark("revenue.month.UTC.\(strategy.rawValue).\(suffix)") { benchmark async in
+                let db = database()
+                let query = try! RevenueQuery(period: .month, zone: Zone.utc)
                 for _ in benchmark.scaledIterations {
-                    blackHole(try! reader.read { try TallyEngine.revenue(query, in: $0, strategy: strategy) })
+                    blackHole(try! await TallyEngine(database: db, cache: .disabled).revenue(query, strategy: strategy))
                 }
             }
         }
         // Module counts over 1,000 organizations: one batched query vs N+1.
-        for strategy in ModuleStrategy.allCases {
-            Benchmark("modules-1000.\(strategy.rawValue).\(suffix)") { benchmark in
-                let reader = pool()
-                let ids = Fixtures.organizations(1_000, in: reader)
+        for strategy in [ModuleStrategy.batched, .perOrg] {
+            Benchmark("modules-1000.\(strategy.rawValue).\(suffix)") { benchmark async in
+                let db = database()
+                let ids = Fixtures.organizations(1_000, in: db)
+                let engine = TallyEngine(database: db, cache: .disabled)
                 for _ in benchmark.scaledIterations {
-                    blackHole(try! reader.read { try ModuleCounts.compute(ids: ids, strategy: strategy, in: $0) })
+                    blackHole(try! await engine.moduleCounts(organizations: ids, strategy: strategy))
                 }
             }
         }
@@ -55,24 +55,22 @@ let benchmarks: @Sendable () -> Void = {
 
     // The cache in front of the engine (the indexed database).
     Benchmark("cache.hit-plain", configuration: .init(metrics: [.wallClock, .mallocCountTotal], scalingFactor: .kilo)) { benchmark async in
-        var policy = CachePolicy()
-        policy.validation = .ttlOnly
-        let engine = TallyEngine(reader: Fixtures.pool(indexes: true), cache: .using(StatsCache(policy: policy, monitor: nil)))
+        let engine = TallyEngine(database: Fixtures.database(indexes: true), cache: .using(StatsCache(ttlOnly: CachePolicy())))
         _ = try! await engine.dashboard()
         benchmark.startMeasurement()
         for _ in benchmark.scaledIterations { blackHole(try! await engine.dashboard()) }
     }
     Benchmark("cache.hit-validated", configuration: .init(metrics: [.wallClock, .mallocCountTotal], scalingFactor: .kilo)) { benchmark async in
-        let pool = Fixtures.pool(indexes: true)
-        let engine = TallyEngine(reader: pool, cache: .using(try! StatsCache(path: pool.path)))
+        let db = Fixtures.database(indexes: true)
+        let engine = TallyEngine(database: db, cache: .using(StatsCache(database: db)))
         _ = try! await engine.dashboard()
         benchmark.startMeasurement()
         for _ in benchmark.scaledIterations { blackHole(try! await engine.dashboard()) }
     }
     Benchmark("cache.miss") { benchmark async in
-        let pool = Fixtures.pool(indexes: true)
-        let cache = try! StatsCache(path: pool.path)
-        let engine = TallyEngine(reader: pool, cache: .using(cache))
+        let db = Fixtures.database(indexes: true)
+        let cache = StatsCache(database: db)
+        let engine = TallyEngine(database: db, cache: .using(cache))
         for _ in benchmark.scaledIterations {
             cache.invalidateAll()
             blackHole(try! await engine.dashboard())
@@ -84,18 +82,9 @@ let benchmarks: @Sendable () -> Void = {
         for _ in benchmark.scaledIterations {
             let path = Fixtures.directory.appendingPathComponent("generator-\(UUID().uuidString).sqlite").path
             defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
-            let pool = try! TallyDatabase.openForWriting(path: path)
-            blackHole(try! DataGenerator(bookings: 20_000, seed: 42).run(in: pool))
-            try! pool.close()
+            let database = try! TallyDatabase.openForWriting(path: path)
+            blackHole(try! DataGenerator(bookings: 20_000, seed: 42).run(in: database.writer!))
+            try! database.close()
         }
     }
-}
-
-/// Revenue over the data's range, or over its last `lastDays` days.
-private func revenueQuery(_ period: Period, _ zone: String, lastDays: Int?, pool: DatabasePool) throws -> RevenueQuery {
-    let zone = try Zone(zone)
-    guard let lastDays, let last = try pool.read({ try Int64.fetchOne($0, sql: "SELECT MAX(createdAt) FROM payments") }) else {
-        return try RevenueQuery(period: period, zone: zone)
-    }
-    return try RevenueQuery(period: period, zone: zone, from: last - Int64(lastDays) * 86_400_000, to: last + 1)
 }
