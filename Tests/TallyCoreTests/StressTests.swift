@@ -7,10 +7,10 @@ import TallyTestSupport
 /// One writer process inserting and updating in WAL mode while 8 concurrent
 /// readers compute dashboards: no SQLITE_BUSY reaches a caller, every answer
 /// is internally consistent, the last answer equals a fresh computation, the
-/// WAL stays bounded. `TALLY_STRESS_COMMITS` (default 3000) sets the work.
+/// WAL stays bounded. `TALLY_STRESS_COMMITS` (default 6000) sets the work.
 @Suite("Stress", .serialized)
 struct StressTests {
-    static let commits = ProcessInfo.processInfo.environment["TALLY_STRESS_COMMITS"].flatMap(Int.init) ?? 3_000
+    static let commits = ProcessInfo.processInfo.environment["TALLY_STRESS_COMMITS"].flatMap(Int.init) ?? 6_000
 
     @Test("a writer process and 8 readers")
     func writerAndReaders() async throws {
@@ -48,7 +48,7 @@ struct StressTests {
             for task in 0..<8 {
                 group.addTask {
                     var count = 0
-                    while writer.isRunning {
+                    repeat {
                         let engine = task % 2 == 0 ? cached : uncached
                         let d = try await engine.dashboard(strategy: Strategy.scans[(task + count) % 3])
                         #expect(d.bookings.total == d.bookings.byStatus.reduce(0) { $0 + $1.value })
@@ -56,7 +56,7 @@ struct StressTests {
                         // Every commit adds one booking and one payment.
                         #expect(d.bookings.total - initialBookings == d.payments.total - initialPayments)
                         count += 1
-                    }
+                    } while writer.isRunning
                     return count
                 }
             }

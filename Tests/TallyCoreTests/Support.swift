@@ -35,3 +35,18 @@ extension Dashboard {
     }
 }
 
+
+/// The contract's tables and declared types without a CHECK, NOT NULL,
+/// UNIQUE or key: what a foreign database may look like.
+let foreignSchemaSQL = """
+    CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT, name TEXT, role TEXT, isActive INTEGER, createdAt INTEGER);
+    CREATE TABLE drivers (id INTEGER PRIMARY KEY, userId INTEGER, isAvailable INTEGER, rating REAL, createdAt INTEGER);
+    CREATE TABLE vehicles (id INTEGER PRIMARY KEY, driverId INTEGER, type TEXT, plate TEXT, isAvailable INTEGER, createdAt INTEGER);
+    CREATE TABLE bookings (id INTEGER PRIMARY KEY, userId INTEGER, driverId INTEGER, vehicleId INTEGER, serviceType TEXT,
+                           status TEXT, price INTEGER, scheduledDate INTEGER, createdAt INTEGER);
+    CREATE TABLE payments (id INTEGER PRIMARY KEY, bookingId INTEGER, amount INTEGER, status TEXT, createdAt INTEGER);
+    CREATE TABLE organizations (id TEXT, name TEXT, createdAt INTEGER);
+    CREATE TABLE modules (id INTEGER PRIMARY KEY, organizationId TEXT, key TEXT, isActive INTEGER, createdAt INTEGER);
+    CREATE INDEX idx_bookings_createdAt ON bookings(createdAt);
+    CREATE INDEX payments_status_createdAt ON payments(status, createdAt);
+    """

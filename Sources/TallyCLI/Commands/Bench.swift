@@ -128,7 +128,12 @@ final class RemoveOnSignal: @unchecked Sendable {
             signal(signalNumber, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
             source.setEventHandler {
-                try? FileManager.default.removeItem(at: directory)
+                // SQLite may still create a side file (-wal, -shm) in there
+                // while the measurement runs: remove until it is gone.
+                for _ in 0..<50 where FileManager.default.fileExists(atPath: directory.path) {
+                    try? FileManager.default.removeItem(at: directory)
+                    if FileManager.default.fileExists(atPath: directory.path) { usleep(10_000) }
+                }
                 FileHandle.standardError.write(Data("interrupted: removed \(directory.path)\n".utf8))
                 exit(128 + signalNumber)
             }

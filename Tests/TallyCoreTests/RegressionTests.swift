@@ -1,0 +1,175 @@
+import Foundation
+import GRDB
+import Testing
+import TallyTestSupport
+@testable import TallyCore
+
+/// One test per crash or wrong answer found in Tally 0.1.0 (issue 12), each
+/// failing on that version.
+@Suite("Regressions")
+struct RegressionTests {
+    /// A contract database (or, `foreign`, one without its constraints)
+    /// holding `sql`'s rows.
+    static func database(_ sql: String, foreign: Bool = false, in dir: TemporaryDirectory) throws -> TallyDatabase {
+        let path = dir.path("r-\(UUID().uuidString).sqlite")
+        var configuration = Configuration()
+        configuration.foreignKeysEnabled = false
+        let queue = try DatabaseQueue(path: path, configuration: configuration)
+        try queue.write { db in
+            try db.execute(sql: foreign ? foreignSchemaSQL : TallySchema.sql)
+            try db.execute(sql: sql)
+        }
+        try queue.close()
+        return try TallyDatabase.openReadOnly(path: path)
+    }
+
+    @Test("amount = 1e300 passes the CHECK: the dashboard and revenue give SQL's real sum, no trap")
+    func hugeRealAmount() async throws {
+        let dir = try TemporaryDirectory()
+        let database = try Self.database("INSERT INTO payments (bookingId, amount, status, createdAt) VALUES (1, 1e300, 'COMPLETED', 1704067200000)", in: dir)
+        for strategy in Strategy.scans {
+            let dashboard = try await TallyEngine(database: database, cache: .disabled).dashboard(strategy: strategy)
+            #expect(dashboard.payments.revenue == .real(1e300), "\(strategy)")
+            let revenue = try await TallyEngine(database: database, cache: .disabled).revenue(RevenueQuery(period: .month, zone: .utc), strategy: strategy)
+            #expect(revenue.total.amount == .real(1e300))
+        }
+        let json = String(decoding: try JSONEncoder().encode(try await TallyEngine(database: database).dashboard()), as: UTF8.self)
+        #expect(json.contains("\"revenue\":1e+300"))
+    }
+
+    @Test("two amounts of 5e18 in different months: each month answers, the total is SQL's overflow error, named")
+    func overflowingTotal() async throws {
+        let dir = try TemporaryDirectory()
+        let database = try Self.database("""
+            INSERT INTO payments (bookingId, amount, status, createdAt) VALUES (1, 5000000000000000000, 'COMPLETED', 1704067200000);
+            INSERT INTO payments (bookingId, amount, status, createdAt) VALUES (1, 5000000000000000000, 'COMPLETED', 1706745600000);
+            """, in: dir)
+        for strategy in Strategy.scans {
+            let engine = TallyEngine(database: database, cache: .disabled)
+            let error = await #expect(throws: TallyError.self) { _ = try await engine.revenue(RevenueQuery(period: .month, zone: .utc), strategy: strategy) }
+            #expect(error?.message.contains("payments.amount") == true, "\(strategy): \(error?.message ?? "")")
+            let dashboard = await #expect(throws: TallyError.self) { _ = try await engine.dashboard(strategy: strategy) }
+            #expect(dashboard?.message.contains("integer overflow") == true && dashboard?.message.contains("payments.amount") == true)
+        }
+        // SQL agrees: its SUM refuses too.
+        await #expect(throws: DatabaseError.self) {
+            _ = try await database.reader.read { try Int64.fetchOne($0, sql: "SELECT SUM(amount) FROM payments") }
+        }
+    }
+
+    @Test("createdAt = 9223372036854775807: revenue over the data's range is a clear error, over a given range an answer")
+    func extremeTimestamp() async throws {
+        let dir = try TemporaryDirectory()
+        let database = try Self.database("""
+            INSERT INTO payments (bookingId, amount, status, createdAt) VALUES (1, 100, 'COMPLETED', 9223372036854775807);
+            INSERT INTO payments (bookingId, amount, status, createdAt) VALUES (1, 7, 'COMPLETED', 1704067200000);
+            """, in: dir)
+        let engine = TallyEngine(database: database, cache: .disabled)
+        let error = await #expect(throws: TallyError.self) { _ = try await engine.revenue(RevenueQuery(period: .month, zone: .utc)) }
+        #expect(error?.kind == .state)
+        let revenue = try await engine.revenue(RevenueQuery(period: "year", timeZone: "UTC", from: "2024-01-01", to: "2025-01-01"))
+        #expect(revenue.total == .init(count: 1, amount: 7))
+        #expect(try await engine.dashboard().payments.revenue == 107)
+        let explained = try await database.reader.read { try QueryPlanExplainer.explainAll(in: $0) }
+        #expect(!explained.isEmpty)
+    }
+
+    @Test("a stat asked twice, beside another table's, is answered at every position on every path")
+    func repeatedStats() async throws {
+        let dir = try TemporaryDirectory()
+        let database = try generatedDatabase(in: dir, bookings: 400)
+        let a = Stat(name: "a", table: "bookings", groupBy: ["status"])
+        let b = Stat(name: "b", table: "payments", groupBy: ["status"], aggregates: [.count, .sum("amount")])
+        for parallelism in [1, 2] {
+            for strategy in Strategy.scans {
+                let results = try await TallyEngine(database: database, cache: .disabled, maximumParallelism: parallelism)
+                    .run([a, a, b], strategy: strategy)
+                #expect(results.map(\.stat.name) == ["a", "a", "b"], "\(strategy)×\(parallelism)")
+                #expect(results[0] == results[1])
+                #expect(results[0].count() == 400)
+            }
+        }
+    }
+
+    @Test("min and max keep SQLite's value and storage class: a text stays text, 2^53 + 1 stays exact")
+    func typedExtremes() async throws {
+        let dir = try TemporaryDirectory()
+        let database = try Self.database("""
+            INSERT INTO bookings (userId, serviceType, status, price, scheduledDate, createdAt) VALUES (1, 'RIDE', 'PENDING', 9007199254740993, 0, 0);
+            INSERT INTO bookings (userId, serviceType, status, price, scheduledDate, createdAt) VALUES (1, 'RENTAL', 'CANCELLED', 9007199254740992, 0, 0);
+            INSERT INTO bookings (userId, serviceType, status, price, scheduledDate, createdAt) VALUES (1, 'DELIVERY', 'PENDING', 'n/a', 0, 0);
+            """, in: dir)
+        let stat = Stat(name: "x", table: "bookings", aggregates: [.min("status"), .max("status"), .max("price"), .min("price"), .max("serviceType")])
+        for strategy in Strategy.scans {
+            let result = try await TallyEngine(database: database, cache: .disabled).run([stat], strategy: strategy)[0]
+            #expect(result.groups[StatResult.Key([])] == [.text("CANCELLED"), .text("PENDING"), .text("n/a"), .integer(9_007_199_254_740_992),
+                                                          .text("RIDE")], "\(strategy)")
+        }
+        let maxNumber = Stat(name: "y", table: "bookings", filters: [.equals("status", .text("PENDING"))], aggregates: [.max("price")])
+        let numbers = Stat(name: "z", table: "bookings", filters: [.oneOf("serviceType", [.text("RIDE"), .text("RENTAL")])],
+                           aggregates: [.max("price"), .sum("price")])
+        for strategy in Strategy.scans {
+            let results = try await TallyEngine(database: database, cache: .disabled).run([maxNumber, numbers], strategy: strategy)
+            #expect(results[0].groups[StatResult.Key([])] == [.text("n/a")], "a text is above every number")
+            #expect(results[1].groups[StatResult.Key([])] == [.integer(9_007_199_254_740_993), .integer(18_014_398_509_481_985)], "\(strategy)")
+        }
+    }
+
+    @Test("grids are bounded from their first allocation: a year of days by two groups is no 770 MB")
+    func boundedGrid() async throws {
+        let dir = try TemporaryDirectory()
+        let database = try Self.database("INSERT INTO bookings (userId, serviceType, status, price, scheduledDate, createdAt) VALUES (1, 'RIDE', 'PENDING', 1, 0, 86400000)", in: dir)
+        let grid = try PeriodGrid(period: .day, zone: .utc, from: 0, to: 99_000 * 86_400_000)
+        let stat = Stat(name: "wide", table: "bookings", groupBy: ["status", "serviceType"], bucket: .init(column: "createdAt", grid: grid))
+        let result = try await TallyEngine(database: database, cache: .disabled).run([stat], strategy: .singlePass)[0]
+        #expect(result.groups == [StatResult.Key([.text("PENDING"), .text("RIDE")], bucket: 1): [.integer(1)]])
+        // Rows spread over every day would need more cells than the bound: a clear error.
+        let spread = try Self.database((0..<300).map { i in
+            "INSERT INTO bookings (userId, serviceType, status, price, scheduledDate, createdAt) VALUES (1, 'S\(i % 40)', 'T\(i % 30)', 1, 0, \(Int64(i) * 300 * 86_400_000));"
+        }.joined(separator: "\n"), foreign: true, in: dir)
+        let error = await #expect(throws: TallyError.self) {
+            _ = try await TallyEngine(database: spread, cache: .disabled).run([stat], strategy: .singlePass)
+        }
+        #expect(error?.message.contains("grouped") == true)
+        #expect(try await TallyEngine(database: spread, cache: .disabled).run([stat], strategy: .grouped)[0].count() == 300)
+    }
+
+    @Test("a booking whose driverId is the text 'x' pages as stored, no crash")
+    func textDriverId() async throws {
+        let dir = try TemporaryDirectory()
+        let database = try Self.database("""
+            INSERT INTO bookings (userId, driverId, serviceType, status, price, scheduledDate, createdAt) VALUES (1, 'x', 'RIDE', 'PENDING', 1, 0, 5);
+            INSERT INTO bookings (userId, driverId, serviceType, status, price, scheduledDate, createdAt) VALUES (1, NULL, 'RIDE', 'PENDING', 2.5, 0, 'soon');
+            """, in: dir)
+        let page = try await TallyEngine(database: database).bookingsPage(limit: 10)
+        let json = String(decoding: try JSONEncoder().encode(page), as: UTF8.self)
+        #expect(json.contains("\"driverId\":\"x\""))
+        #expect(json.contains("\"createdAt\":\"soon\""))
+        #expect(json.contains("\"createdAt\":\"1970-01-01T00:00:00.005+00:00\""))
+        #expect(json.contains("\"driverId\":null"))
+        #expect(page.bookings.count == 2)
+    }
+
+    @Test("keyset pages reach rows whose sort value is NULL or text, each once")
+    func pagesOverOddKeys() async throws {
+        let dir = try TemporaryDirectory()
+        var rows: [String] = []
+        for i in 0..<23 {
+            let created = i % 5 == 0 ? "NULL" : i % 7 == 0 ? "'t\(i)'" : "\(1_000 - i % 4)"
+            rows.append("INSERT INTO bookings (userId, serviceType, status, price, scheduledDate, createdAt) VALUES (1, 'RIDE', 'PENDING', 1, 0, \(created));")
+        }
+        let database = try Self.database(rows.joined(separator: "\n"), foreign: true, in: dir)
+        let path = database.path
+        let queue = try DatabaseQueue(path: path)
+        let engine = TallyEngine(database: try TallyDatabase.openReadOnly(path: path))
+        var seen: [Int64] = []
+        var cursor: String?
+        repeat {
+            let page = try await engine.bookingsPage(limit: 4, cursor: cursor)
+            for booking in page.bookings { if case .value(.integer(let id)) = booking.id { seen.append(id) } }
+            cursor = page.nextCursor
+        } while cursor != nil
+        let expected = try await queue.read { try Int64.fetchAll($0, sql: "SELECT id FROM bookings ORDER BY createdAt DESC, id DESC") }
+        #expect(seen == expected)
+    }
+}
