@@ -81,7 +81,8 @@ extension TallyEngine {
         try await answer(key: Self.moduleCountsKey(organizations: ids, strategy: strategy), tables: Self.moduleCountsTables,
                          lifetime: cache?.policy.perEntity, useCache: useCache) {
             let (organizations, computation) = try await snapshot(kind: "modules", strategy: strategy.strategy,
-                                                                  tables: Self.moduleCountsTables) { db, resolved, execution in
+                                                                  tables: Self.moduleCountsTables,
+                                                                  label: { ModuleStrategy(running: $0).rawValue }) { db, resolved, execution in
                 (try ModuleCounts.compute(ids: ids, strategy: resolved, in: db, execution: execution), [ModuleCounts.stat()])
             }
             var meta = ResponseMeta(computation)
@@ -170,8 +171,11 @@ extension TallyEngine {
 
     /// Runs `body` in one read transaction, with the strategy resolved for
     /// `tables`, recording metrics like `compute`.
+    ///
+    /// - parameter label: the strategy's name in metrics (module counts
+    ///   name theirs `batched`, `per-org`).
     package func snapshot<T: Sendable>(
-        kind: String, strategy: Strategy, tables: Set<String>,
+        kind: String, strategy: Strategy, tables: Set<String>, label: @Sendable (Strategy) -> String = { $0.rawValue },
         _ body: @escaping @Sendable (Database, Strategy, Execution) throws -> (T, [Stat])
     ) async throws -> (T, Computation) {
         let started = ContinuousClock.now
@@ -188,7 +192,7 @@ extension TallyEngine {
             }
         }
         let duration = ContinuousClock.now - started
-        database.metrics.record(kind: kind, strategy: resolved.rawValue, nanoseconds: duration.nanoseconds,
+        database.metrics.record(kind: kind, strategy: label(resolved), nanoseconds: duration.nanoseconds,
                                 statements: execution.statements)
         database.metrics.rowsScanned.increment(by: Int64(execution.rowsScanned))
         await noteDuration(duration, of: kind, strategy: resolved, stats: stats)
