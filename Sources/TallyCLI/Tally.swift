@@ -28,7 +28,7 @@ struct Tally: AsyncParsableCommand {
             """,
         version: TallyVersion.current,
         subcommands: [
-            Demo.self, Init.self, Generate.self, Indexes.self,
+            Demo.self, Init.self, Generate.self, Indexes.self, RollupsCommand.self,
             DashboardCommand.self, RevenueCommand.self, ModulesCommand.self,
             Explain.self, Bench.self, Serve.self, Report.self,
         ])

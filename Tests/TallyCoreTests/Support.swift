@@ -50,3 +50,26 @@ let foreignSchemaSQL = """
     CREATE INDEX idx_bookings_createdAt ON bookings(createdAt);
     CREATE INDEX payments_status_createdAt ON payments(status, createdAt);
     """
+
+    /// What a computation gave: an answer, or the kind of error SQL gives.
+enum Outcome<T> {
+    case value(T)
+    case overflow
+    case otherError(String)
+
+    init(_ body: () async throws -> T) async {
+        do { self = .value(try await body()) } catch {
+            let text = "\(error)"
+            self = text.contains("integer overflow") ? .overflow : .otherError(text)
+        }
+    }
+}
+
+/// Whether two dashboard outcomes agree: the same numbers, or both SQL's overflow.
+func sameOutcome(_ a: Outcome<Dashboard>, _ b: Outcome<Dashboard>) -> Bool {
+    switch (a, b) {
+    case (.value(let x), .value(let y)): sameNumbers(x, y)
+    case (.overflow, .overflow): true
+    default: false
+    }
+}

@@ -59,8 +59,8 @@ extension TallyEngine {
         let closed = query.to.map { $0 <= nowMillis } ?? false
         return try await answer(key: Self.revenueKey(query, strategy: strategy), tables: Self.revenueTables,
                                 lifetime: closed ? cache?.policy.closedRange : cache?.policy.revenue, useCache: useCache) {
-            let (revenue, computation) = try await snapshot(kind: "revenue", strategy: strategy, tables: Self.revenueTables) {
-                db, resolved, execution in
+            let (revenue, computation) = try await snapshot(kind: "revenue", strategy: strategy, tables: Self.revenueTables,
+                                                            resolving: [RevenueQuery.stat(grid: .placeholder)]) { db, resolved, execution in
                 try Self.revenueAndStat(query, in: db, strategy: resolved, execution: execution)
             }
             var answer = revenue
@@ -81,12 +81,11 @@ extension TallyEngine {
         try await answer(key: Self.moduleCountsKey(organizations: ids, strategy: strategy), tables: Self.moduleCountsTables,
                          lifetime: cache?.policy.perEntity, useCache: useCache) {
             let (organizations, computation) = try await snapshot(kind: "modules", strategy: strategy.strategy,
-                                                                  tables: Self.moduleCountsTables,
+                                                                  tables: Self.moduleCountsTables, resolving: [ModuleCounts.stat()],
                                                                   label: { ModuleStrategy(running: $0).rawValue }) { db, resolved, execution in
                 (try ModuleCounts.compute(ids: ids, strategy: resolved, in: db, execution: execution), [ModuleCounts.stat()])
             }
-            var meta = ResponseMeta(computation)
-            meta.strategy = ModuleStrategy(running: computation.strategy).rawValue
+            let meta = ResponseMeta(computation)
             return (ModuleCounts(organizations: organizations, meta: meta), computation.stamp)
         }
     }
@@ -103,7 +102,8 @@ extension TallyEngine {
     /// One page of organizations with their active module counts, batched.
     public func organizationsPage(limit: Int = 50, cursor: String? = nil) async throws -> OrganizationsPage {
         try BookingsPage.checkLimit(limit)
-        return try await snapshot(kind: "organizations", strategy: .auto, tables: Self.moduleCountsTables) { db, resolved, execution in
+        return try await snapshot(kind: "organizations", strategy: .auto, tables: Self.moduleCountsTables,
+                                  resolving: [ModuleCounts.stat()]) { db, resolved, execution in
             let strategy: Strategy = resolved == .rollup ? .rollup : .grouped
             return (try OrganizationsPage.fetch(limit: limit, cursor: cursor, strategy: strategy, in: db, execution: execution), [])
         }.0
@@ -152,13 +152,7 @@ extension TallyEngine {
         }
         guard let monitor = database.monitor else { return (nil, nil) }
         let version = try monitor.dataVersion()
-        let counters = monitor.counters()
-        var picked: [String: Int64] = [:]
-        for table in tables {
-            guard let value = counters?[table] else { return (nil, version) }
-            picked[table] = value
-        }
-        return (StatsCache.Stamp(counters: picked), version)
+        return (monitor.counters().flatMap { ChangeCounters.pick(tables, from: $0) }.map(StatsCache.Stamp.init), version)
     }
 
     /// Whether the cache holds a fresh answer for `key` (a request for it
@@ -175,16 +169,18 @@ extension TallyEngine {
     /// - parameter label: the strategy's name in metrics (module counts
     ///   name theirs `batched`, `per-org`).
     package func snapshot<T: Sendable>(
-        kind: String, strategy: Strategy, tables: Set<String>, label: @Sendable (Strategy) -> String = { $0.rawValue },
+        kind: String, strategy: Strategy, tables: Set<String>, resolving stats: [Stat] = [],
+        label: @Sendable (Strategy) -> String = { $0.rawValue },
         _ body: @escaping @Sendable (Database, Strategy, Execution) throws -> (T, [Stat])
     ) async throws -> (T, Computation) {
         let started = ContinuousClock.now
         let execution = Execution()
-        let resolved = try await resolve(strategy, for: [])
+        let resolved = try await resolve(strategy, for: stats, execution: execution)
         let (value, stats, stamp): (T, [Stat], StatsCache.Stamp?) = try await execution.cancellingWithTask {
             try await database.gate.withPermit {
                 try await database.reader.read { db in
                     try execution.running(on: db.sqliteConnection) {
+                        if resolved == .rollup { execution.catalog = try database.rollupCatalog(in: db) }
                         let (value, stats) = try body(db, resolved, execution)
                         return (value, stats, try ChangeCounters.read(db, tables: tables).map(StatsCache.Stamp.init))
                     }
@@ -192,11 +188,12 @@ extension TallyEngine {
             }
         }
         let duration = ContinuousClock.now - started
-        database.metrics.record(kind: kind, strategy: label(resolved), nanoseconds: duration.nanoseconds,
-                                statements: execution.statements)
+        let name = execution.fellBackToScan ? execution.label(resolved) : label(resolved)
+        database.metrics.record(kind: kind, strategy: name, nanoseconds: duration.nanoseconds, statements: execution.statements)
         database.metrics.rowsScanned.increment(by: Int64(execution.rowsScanned))
         await noteDuration(duration, of: kind, strategy: resolved, stats: stats)
-        return (value, Computation(results: [], strategy: resolved, statements: execution.statements, stamp: stamp, duration: duration))
+        return (value, Computation(results: [], strategy: resolved, statements: execution.statements, stamp: stamp, duration: duration,
+                                   label: name))
     }
 
     /// Serves an answer from the cache (computing it on a miss) or, without
@@ -235,7 +232,7 @@ extension ModuleCounts: Answer {}
 
 extension ResponseMeta {
     init(_ computation: TallyEngine.Computation) {
-        self.init(strategy: computation.strategy.rawValue, computedAt: ISOTimestamp.now(),
+        self.init(strategy: computation.label, computedAt: ISOTimestamp.now(),
                   durationMs: computation.duration.milliseconds, statements: computation.statements)
     }
 }

@@ -332,7 +332,7 @@ public final class StatsCache: Sendable {
         state.withLock { s in
             guard s.dataVersion != version else { return }
             if s.dataVersion != nil {
-                if let counters, let old = s.counters {
+                if let counters, let old = s.counters, counters[ChangeCounters.epoch] == old[ChangeCounters.epoch] {
                     let changedTables = Set(counters.keys.filter { counters[$0] != old[$0] })
                         .union(old.keys.filter { counters[$0] == nil })
                     if !changedTables.isEmpty { invalidate(tables: changedTables, in: &s) }
@@ -350,13 +350,7 @@ public final class StatsCache: Sendable {
     package func currentStamp(tables: Set<String>) throws -> Stamp? {
         try refresh()
         return state.withLock { s in
-            guard let counters = s.counters else { return nil }
-            var picked: [String: Int64] = [:]
-            for table in tables {
-                guard let value = counters[table] else { return nil }
-                picked[table] = value
-            }
-            return Stamp(counters: picked)
+            s.counters.flatMap { ChangeCounters.pick(tables, from: $0) }.map(Stamp.init)
         }
     }
 

@@ -20,6 +20,7 @@ final class ChangeMonitor: Sendable {
         var database: OpaquePointer?
         var dataVersion: OpaquePointer?
         var counters: OpaquePointer?
+        var schemaVersion: OpaquePointer?
     }
 
     private let handles: Locked<Handles>
@@ -49,6 +50,7 @@ final class ChangeMonitor: Sendable {
         handles.withLock { handles in
             sqlite3_finalize(handles.dataVersion)
             sqlite3_finalize(handles.counters)
+            sqlite3_finalize(handles.schemaVersion)
             sqlite3_close(handles.database)
         }
     }
@@ -63,6 +65,22 @@ final class ChangeMonitor: Sendable {
                                  path: path)
             }
             return sqlite3_column_int64(handles.dataVersion, 0)
+        }
+    }
+
+    /// The schema's version (`PRAGMA schema_version`): it changes when a
+    /// table or trigger is created or dropped, so a cached rollup catalog
+    /// for the same version is still right.
+    func schemaVersion() -> Int64? {
+        handles.withLock { handles -> Int64? in
+            if handles.schemaVersion == nil {
+                var statement: OpaquePointer?
+                guard sqlite3_prepare_v2(handles.database, "PRAGMA schema_version", -1, &statement, nil) == SQLITE_OK else { return nil }
+                handles.schemaVersion = statement
+            }
+            defer { sqlite3_reset(handles.schemaVersion) }
+            guard sqlite3_step(handles.schemaVersion) == SQLITE_ROW else { return nil }
+            return sqlite3_column_int64(handles.schemaVersion, 0)
         }
     }
 

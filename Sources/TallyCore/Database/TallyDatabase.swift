@@ -52,6 +52,27 @@ public final class TallyDatabase: Sendable {
     private let sharedCache = Locked<StatsCache?>(nil)
     /// Slow computations already logged (each kind and strategy once).
     let slowQueries = Locked<Set<String>>([])
+    /// The rollup catalog, for the schema version it was read at.
+    private let cachedCatalog = Locked<(schemaVersion: Int64, catalog: RollupCatalog)?>(nil)
+
+    /// The rollups of the file, read again only when its schema changed.
+    package func rollupCatalog() async throws -> RollupCatalog {
+        if let version = monitor?.schemaVersion(), let cached = cachedCatalog.load(), cached.schemaVersion == version {
+            return cached.catalog
+        }
+        // Through the reader permits, as every read of the pool: a read
+        // outside them could wait on GRDB's pool without any bound.
+        return try await gate.withPermit { try await reader.read { db in try self.rollupCatalog(in: db) } }
+    }
+
+    /// The rollups as `db`'s snapshot sees them.
+    package func rollupCatalog(in db: Database) throws -> RollupCatalog {
+        let version = try Int64.fetchOne(db, sql: "PRAGMA schema_version") ?? -1
+        if let cached = cachedCatalog.load(), cached.schemaVersion == version { return cached.catalog }
+        let catalog = try RollupCatalog.load(db)
+        cachedCatalog.withLock { $0 = (version, catalog) }
+        return catalog
+    }
 
     /// Wraps connections an embedder already has (a pool on a Tally
     /// database, or a queue), checking that the contract's tables and
@@ -203,13 +224,21 @@ public final class TallyDatabase: Sendable {
         if state == .notSQLite {
             throw TallyError(.schema, "\(path) exists and is not a SQLite database; refusing to touch it", path: path)
         }
+        // A file that already holds every table of the contract without
+        // Tally's migration record (an application's own database) keeps its
+        // schema: nothing is created in it.
+        var hasContractTables = false
         if case .sqlite = state {
             // Look before writing anything: a foreign database stays untouched.
             var configuration = Configuration()
             configuration.readonly = true
             do {
                 let reader = try DatabaseQueue(path: path, configuration: configuration)
-                let isTally = try reader.read { try isTallyDatabase($0) }
+                let (isTally, migrated) = try reader.read { db in
+                    (try isTallyDatabase(db), try db.tableExists("grdb_migrations"))
+                }
+                let complete = try reader.read { db in try TallySchema.tables.allSatisfy { try db.tableExists($0.name) } }
+                hasContractTables = isTally && !migrated && complete
                 try reader.close()
                 if !isTally {
                     throw TallyError(.schema, "\(path) is a SQLite database but not a Tally database; refusing to touch it", path: path)
@@ -224,7 +253,7 @@ public final class TallyDatabase: Sendable {
         configuration.label = "tally.write"
         do {
             let pool = try DatabasePool(path: path, configuration: configuration)
-            try TallySchema.migrator(withIndexes: withIndexes).migrate(pool)
+            if !hasContractTables { try TallySchema.migrator(withIndexes: withIndexes).migrate(pool) }
             return try TallyDatabase(reader: pool, writer: pool, settings: settings, metricsFactory: metricsFactory)
         } catch {
             throw TallyError.wrapping(error, path: path)

@@ -18,6 +18,9 @@ package final class Execution: Sendable {
         var nextToken = 0
         /// Extents already read in this snapshot, by their SQL and arguments.
         var extents: [String: (min: Double?, max: Double?)] = [:]
+        var catalog: RollupCatalog?
+        var rollupsChosenByAuto = false
+        var fellBackToScan = false
     }
 
     private let state = Locked(State())
@@ -39,6 +42,30 @@ package final class Execution: Sendable {
     package var rowsScanned: Int { state.withLock { $0.rows } }
 
     package var isCancelled: Bool { state.withLock { $0.cancelled } }
+
+    /// The rollups the computation may read, once known.
+    var catalog: RollupCatalog? {
+        get { state.withLock { $0.catalog } }
+        set { state.withLock { $0.catalog = newValue } }
+    }
+
+    /// Whether `auto` chose rollups: a stat no rollup serves any more (the
+    /// set changed meanwhile) is then scanned, not refused.
+    var rollupsChosenByAuto: Bool {
+        get { state.withLock { $0.rollupsChosenByAuto } }
+        set { state.withLock { $0.rollupsChosenByAuto = newValue } }
+    }
+
+    /// Whether a stat asked of rollups was computed by a scan.
+    var fellBackToScan: Bool {
+        get { state.withLock { $0.fellBackToScan } }
+        set { state.withLock { $0.fellBackToScan = newValue } }
+    }
+
+    /// The strategy that ran, as `meta.strategy` names it.
+    func label(_ strategy: Strategy) -> String {
+        strategy == .rollup && fellBackToScan ? "rollup+single-pass" : strategy.rawValue
+    }
 
     /// An extent read once per computation: revenue's grid and the scan's
     /// pushdown check ask for the same one.

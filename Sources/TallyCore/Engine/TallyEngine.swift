@@ -66,6 +66,8 @@ public struct TallyEngine: Sendable {
         /// The change counters of the stats' tables in the computation's snapshot.
         package var stamp: StatsCache.Stamp?
         package var duration: Duration
+        /// `meta.strategy`: the strategy's name, or `rollup+single-pass`.
+        package var label: String
     }
 
     /// Any stats, your own included, computed from one snapshot.
@@ -82,7 +84,7 @@ public struct TallyEngine: Sendable {
         let started = ContinuousClock.now
         let execution = Execution()
         let tables = Set(stats.map(\.table))
-        let resolved = try await resolve(strategy, for: stats)
+        let resolved = try await resolve(strategy, for: stats, execution: execution)
         let (results, stamp): ([StatResult], StatsCache.Stamp?) = try await execution.cancellingWithTask {
             try await database.gate.withPermit {
                 if let fannedOut = try await fanOut(stats, strategy: resolved, tables: tables, execution: execution) {
@@ -90,25 +92,37 @@ public struct TallyEngine: Sendable {
                 }
                 return try await database.reader.read { db in
                     try execution.running(on: db.sqliteConnection) {
-                        (try Self.run(stats, in: db, strategy: resolved, execution: execution),
+                        if resolved == .rollup { execution.catalog = try database.rollupCatalog(in: db) }
+                        return (try Self.run(stats, in: db, strategy: resolved, execution: execution),
                          try ChangeCounters.read(db, tables: tables).map(StatsCache.Stamp.init))
                     }
                 }
             }
         }
         let duration = ContinuousClock.now - started
-        database.metrics.record(kind: kind, strategy: resolved.rawValue, nanoseconds: duration.nanoseconds,
-                                statements: execution.statements)
+        let label = execution.label(resolved)
+        database.metrics.record(kind: kind, strategy: label, nanoseconds: duration.nanoseconds, statements: execution.statements)
         database.metrics.rowsScanned.increment(by: Int64(execution.rowsScanned))
         await noteDuration(duration, of: kind, strategy: resolved, stats: stats)
-        return Computation(results: results, strategy: resolved, statements: execution.statements, stamp: stamp, duration: duration)
+        return Computation(results: results, strategy: resolved, statements: execution.statements, stamp: stamp, duration: duration,
+                           label: label)
     }
 
-    /// `auto` becomes `rollup` when every stat has an intact rollup, and
-    /// `single-pass` otherwise.
-    func resolve(_ strategy: Strategy, for stats: [Stat]) async throws -> Strategy {
-        guard strategy == .auto else { return strategy }
-        return .singlePass
+    /// `auto` becomes `rollup` when an intact rollup serves every stat, and
+    /// `single-pass` otherwise. The catalog is read again only when the
+    /// file's schema changed.
+    func resolve(_ strategy: Strategy, for stats: [Stat], execution: Execution) async throws -> Strategy {
+        switch strategy {
+        case .auto:
+            let catalog = try await database.rollupCatalog()
+            guard !stats.isEmpty, !catalog.intact.isEmpty, RollupStrategy.unserved(stats, catalog: catalog).isEmpty else {
+                return .singlePass
+            }
+            execution.rollupsChosenByAuto = true
+            return .rollup
+        default:
+            return strategy
+        }
     }
 
     /// Spreads a scan strategy over several readers that share one snapshot,
@@ -157,7 +171,8 @@ public struct TallyEngine: Sendable {
         case .naive:
             return try NaiveStrategy.run(stats, in: db, execution: execution)
         case .rollup:
-            throw TallyError(.state, "rollups are not enabled on this database (run `tally rollups enable`)")
+            let catalog = try execution.catalog ?? RollupCatalog.load(db)
+            return try RollupStrategy.run(stats, catalog: catalog, in: db, execution: execution)
         }
     }
 
@@ -169,7 +184,7 @@ public struct TallyEngine: Sendable {
     func noteDuration(_ duration: Duration, of kind: String, strategy: Strategy, stats: [Stat]) async {
         guard let threshold = slowQueryThreshold, duration > threshold,
               database.slowQueries.withLock({ $0.insert("\(kind)|\(strategy.rawValue)").inserted }) else { return }
-        let plans = (try? await database.reader.read { db in try QueryPlanExplainer.explain(stats, strategy: strategy, in: db) }) ?? []
+        let plans = (try? await read { db in try QueryPlanExplainer.explain(stats, strategy: strategy, in: db) }) ?? []
         let summary: String = plans.map { plan -> String in
             let access: String = plan.indexes.isEmpty ? "full scan of \(plan.fullScans.joined(separator: ", "))"
                 : "index \(plan.indexes.joined(separator: ", "))"

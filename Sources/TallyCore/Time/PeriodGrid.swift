@@ -83,6 +83,9 @@ public struct PeriodGrid: Sendable, Hashable {
         TallyError.invalid("the range needs more than \(maximumBuckets) \(period.rawValue) buckets; choose a longer period or a shorter range")
     }
 
+    /// An empty grid, for stats whose shape matters and not their range.
+    static let placeholder = try! PeriodGrid(period: .day, zone: .utc, from: 0, to: 0)
+
     /// Number of buckets.
     public var count: Int { Swift.max(0, starts.count - 1) }
 

@@ -1,0 +1,99 @@
+import Foundation
+import GRDB
+
+/// What a file holds of rollups, checked against what this version of Tally
+/// would create: a rollup is *intact* when its table exists, its definition
+/// is of this version, the change counters exist, and its base table's
+/// triggers are exactly the ones generated now (one edited, missing or left
+/// by another version makes it unused, and `status` says why).
+package struct RollupCatalog: Sendable {
+    /// One rollup of the catalog.
+    package struct Entry: Sendable {
+        package let definition: RollupDefinition
+        package let version: Int
+        /// Nil when intact; otherwise why it is not used.
+        package let problem: String?
+    }
+
+    package let entries: [Entry]
+
+    package var intact: [RollupDefinition] { entries.filter { $0.problem == nil }.map(\.definition) }
+
+    /// Whether `tally_changes` exists (change counters for ETags and the
+    /// shared cache, kept by the same triggers).
+    package let hasCounters: Bool
+
+    static let empty = RollupCatalog(entries: [], hasCounters: false)
+
+    /// Reads and checks the catalog in `db`'s current snapshot.
+    static func load(_ db: Database) throws -> RollupCatalog {
+        guard try db.tableExists(RollupSQL.catalogTable) else {
+            return RollupCatalog(entries: [], hasCounters: try db.tableExists(RollupSQL.countersTable))
+        }
+        let hasCounters = try db.tableExists(RollupSQL.countersTable)
+        var entries: [Entry] = []
+        var definitions: [RollupDefinition] = []
+        for row in try Row.fetchAll(db, sql: "SELECT name, definition, version FROM \(RollupSQL.catalogTable) ORDER BY rowid") {
+            let name: String = row[0] ?? "?"
+            let text: String = row[1] ?? ""
+            let version: Int = row[2] ?? 0
+            guard let definition = try? JSONDecoder().decode(RollupDefinition.self, from: Data(text.utf8)),
+                  (try? definition.validate()) != nil, definition.name == name else {
+                entries.append(Entry(definition: try RollupDefinition(name: "unreadable", table: "users"), version: version,
+                                     problem: "its definition cannot be read"))
+                continue
+            }
+            definitions.append(definition)
+            entries.append(Entry(definition: definition, version: version, problem: nil))
+        }
+        // The triggers each base table should have, generated now.
+        var expected: [String: [String: String]] = [:]
+        for table in Set(definitions.map(\.table)) {
+            let rollups = definitions.filter { $0.table == table }
+            expected[table] = Dictionary(uniqueKeysWithValues: RollupSQL.triggers(
+                table: table, rollups: rollups, uniqueness: try uniqueness(of: table, in: db)).map { ($0.name, $0.sql) })
+        }
+        var found: [String: String] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'tally\\_%' ESCAPE '\\'") {
+            found[row[0]] = row[1]
+        }
+        entries = try entries.map { entry in
+            guard entry.problem == nil else { return entry }
+            let r = entry.definition
+            var problem: String?
+            if entry.version != Rollups.version {
+                problem = "made by rollup version \(entry.version), this Tally writes version \(Rollups.version): run `tally rollups enable` again"
+            } else if !hasCounters {
+                problem = "the change counters table \(RollupSQL.countersTable) is missing"
+            } else if try !db.tableExists(r.tableName) {
+                problem = "its table \(r.tableName) is missing"
+            } else if let missing = expected[r.table]?.first(where: { found[$0.key] == nil }) {
+                problem = "trigger \(missing.key) on \(r.table) is missing"
+            } else if let changed = expected[r.table]?.first(where: { found[$0.key] != $0.value }) {
+                problem = "trigger \(changed.key) on \(r.table) differs from what this Tally creates"
+            }
+            return Entry(definition: r, version: entry.version, problem: problem)
+        }
+        return RollupCatalog(entries: entries, hasCounters: hasCounters)
+    }
+
+    /// The rowid alias and UNIQUE column sets of a base table.
+    static func uniqueness(of table: String, in db: Database) throws -> RollupSQL.Uniqueness {
+        let primaryKey = try db.primaryKey(table)
+        var keys: [[String]] = []
+        if primaryKey.rowIDColumn == nil, primaryKey.columns != ["rowid"] { keys.append(primaryKey.columns) }
+        for index in try db.indexes(on: table) where index.isUnique && !keys.contains(index.columns) {
+            keys.append(index.columns)
+        }
+        return RollupSQL.Uniqueness(rowidAlias: primaryKey.rowIDColumn, keys: keys)
+    }
+
+    /// The intact rollup that answers `stat` with the fewest rows: the
+    /// fewest group-by columns, and no bucket unless the stat has one.
+    func rollup(for stat: Stat) -> RollupDefinition? {
+        intact.filter { $0.serves(stat) }.min { a, b in
+            (a.groupBy.count + (a.bucketColumn == nil || stat.bucket != nil ? 0 : 10))
+                < (b.groupBy.count + (b.bucketColumn == nil || stat.bucket != nil ? 0 : 10))
+        }
+    }
+}

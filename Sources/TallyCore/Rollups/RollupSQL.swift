@@ -1,0 +1,240 @@
+/// The SQL of rollups: their tables and the triggers that keep them exact.
+///
+/// Triggers run inside other programs' writes (an ORM, Python, the sqlite3
+/// shell), where none of Tally's SQL functions exist and where an error
+/// would abort the application's own INSERT, UPDATE or DELETE. So they use
+/// only built-in SQL, and nothing in them can fail: rollup tables have no
+/// constraint at all; integer sums are kept in two 32-bit halves (so no
+/// addition leaves 64 bits); NULL groups are matched with `IS`; a group or a
+/// bucket whose row is missing is inserted, never assumed.
+///
+/// Per summed column a rollup row keeps: the non-NULL count (`c`), the exact
+/// integer sum as `h`·2³² + `l`, the real sum of every number with its
+/// rounding error (`r` + `e`, Neumaier's compensated summation, so that a
+/// large value added then removed leaves no trace), the count of reals
+/// (`f`, SQL's SUM is then a real), and the count of texts and blobs (`t`,
+/// whose numeric reading only a scan reproduces).
+enum RollupSQL {
+    static let countersTable = "tally_changes"
+    static let catalogTable = "tally_rollups"
+
+    /// The table remembering rows a REPLACE is about to delete (see `triggers`).
+    static func marksTable(_ table: String) -> String { "tally_replaced_\(table)" }
+
+    // MARK: - Columns
+
+    static func keyColumns(_ r: RollupDefinition) -> [String] {
+        r.groupBy.indices.map { "k\($0)" } + (r.bucketColumn == nil ? [] : ["b"])
+    }
+
+    static func sumColumns(_ r: RollupDefinition, _ j: Int) -> [String] {
+        ["c\(j)", "l\(j)", "h\(j)", "r\(j)", "e\(j)", "f\(j)", "t\(j)"]
+    }
+
+    static func valueColumns(_ r: RollupDefinition) -> [String] {
+        ["n"] + r.sums.indices.flatMap { sumColumns(r, $0) }
+    }
+
+    /// `CREATE TABLE` and its key index: no constraint, no declared type on
+    /// keys (stored exactly as the base row holds them).
+    static func create(_ r: RollupDefinition) -> [String] {
+        let sums = r.sums.indices.map { j in "c\(j) INTEGER, l\(j) INTEGER, h\(j) INTEGER, r\(j) REAL, e\(j) REAL, f\(j) INTEGER, t\(j) INTEGER" }
+        let columns = keyColumns(r) + ["n INTEGER"] + sums
+        var statements = ["CREATE TABLE \(r.tableName) (\(columns.joined(separator: ", ")))"]
+        let keys = keyColumns(r)
+        if !keys.isEmpty {
+            statements.append("CREATE INDEX \(r.tableName)_keys ON \(r.tableName)(\(keys.joined(separator: ", ")))")
+        }
+        return statements
+    }
+
+    // MARK: - Expressions over a row
+
+    /// The 15-minute bucket of a timestamp as SQLite compares it: floor of an
+    /// integer or real divided by 900000; NULL for NULL, text, blob and reals
+    /// beyond any calendar (they fall in no time range).
+    static func bucket(_ x: String) -> String {
+        let m = RollupDefinition.bucketMilliseconds
+        func floorDiv(_ i: String) -> String { "((\(i)) - ((((\(i)) % \(m)) + \(m)) % \(m))) / \(m)" }
+        // A real's floor, exactly: its integer part, minus one below zero.
+        let realFloor = "(CAST(\(x) AS INTEGER) - (\(x) < CAST(\(x) AS INTEGER)))"
+        return "CASE typeof(\(x)) WHEN 'integer' THEN \(floorDiv(x)) "
+            + "WHEN 'real' THEN CASE WHEN \(x) > -9.0e18 AND \(x) < 9.0e18 THEN \(floorDiv(realFloor)) END END"
+    }
+
+    /// Low 32 bits of an integer (0 ≤ l < 2³²), 0 for anything else.
+    static func low(_ x: String) -> String {
+        "CASE WHEN typeof(\(x)) = 'integer' THEN (((\(x)) % 4294967296) + 4294967296) % 4294967296 ELSE 0 END"
+    }
+
+    /// High part of an integer: (x − low) / 2³², exact (x − low is a multiple
+    /// of 2³² no smaller than −2⁶³).
+    static func high(_ x: String) -> String {
+        "CASE WHEN typeof(\(x)) = 'integer' THEN ((\(x)) - (\(low(x)))) / 4294967296 ELSE 0 END"
+    }
+
+    /// The number SQL's SUM adds for an integer or real; texts and blobs are counted apart.
+    static func real(_ x: String) -> String {
+        "CASE WHEN typeof(\(x)) IN ('integer', 'real') THEN CAST(\(x) AS REAL) ELSE 0.0 END"
+    }
+
+    /// Neumaier's correction term for `sum + y` (both expressions).
+    static func compensation(_ sum: String, _ y: String) -> String {
+        "CASE WHEN abs(\(sum)) >= abs(\(y)) THEN ((\(sum)) - ((\(sum)) + (\(y)))) + (\(y)) ELSE ((\(y)) - ((\(sum)) + (\(y)))) + (\(sum)) END"
+    }
+
+    /// `row.column`, or the rollup's filter: whether the row belongs to the rollup.
+    static func matches(_ r: RollupDefinition, row: String) -> String {
+        r.filters.isEmpty ? "1" : r.filters.map { "\(row).\($0.column) = \($0.literal)" }.joined(separator: " AND ")
+    }
+
+    /// The key expressions of a row, in `keyColumns` order.
+    static func keys(_ r: RollupDefinition, row: String) -> [String] {
+        r.groupBy.map { "\(row).\($0)" } + (r.bucketColumn.map { [bucket("\(row).\($0)")] } ?? [])
+    }
+
+    /// Adds (`sign` 1) or removes (`sign` -1) one row: an UPDATE of its
+    /// group, then an INSERT when there was none (`changes()` counts the
+    /// UPDATE's rows, inside a trigger as anywhere).
+    static func apply(_ r: RollupDefinition, row: String, sign: Int) -> [String] {
+        let op = sign > 0 ? "+" : "-"
+        let keyColumns = keyColumns(r), keys = keys(r, row: row)
+        var sets = ["n = n \(op) 1"]
+        var values = [String(sign)]
+        for (j, column) in r.sums.enumerated() {
+            let x = "\(row).\(column)"
+            let y = sign > 0 ? real(x) : "-(\(real(x)))"
+            sets += [
+                "c\(j) = c\(j) \(op) (\(x) IS NOT NULL)",
+                "l\(j) = l\(j) \(op) (\(low(x)))",
+                "h\(j) = h\(j) \(op) (\(high(x)))",
+                "r\(j) = r\(j) + (\(y))",
+                "e\(j) = e\(j) + (\(compensation("r\(j)", y)))",
+                "f\(j) = f\(j) \(op) (typeof(\(x)) = 'real')",
+                "t\(j) = t\(j) \(op) (typeof(\(x)) IN ('text', 'blob'))",
+            ]
+            values += [
+                "\(sign) * (\(x) IS NOT NULL)", "\(sign) * (\(low(x)))", "\(sign) * (\(high(x)))", "\(y)", "0.0",
+                "\(sign) * (typeof(\(x)) = 'real')", "\(sign) * (typeof(\(x)) IN ('text', 'blob'))",
+            ]
+        }
+        let match = zip(keyColumns, keys).map { "\($0) IS \($1)" }
+        let condition = ([matches(r, row: row)] + match).joined(separator: " AND ")
+        return [
+            "UPDATE \(r.tableName) SET \(sets.joined(separator: ", ")) WHERE \(condition)",
+            "INSERT INTO \(r.tableName) (\((keyColumns + valueColumns(r)).joined(separator: ", "))) "
+                + "SELECT \((keys + values).joined(separator: ", ")) WHERE changes() = 0 AND \(matches(r, row: row))",
+        ]
+    }
+
+    /// Removes the rows remembered in the marks table that conflicted with
+    /// the new row (`conflict`): the rows a REPLACE deleted without firing
+    /// delete triggers. Set-based: `UPDATE … FROM` their per-group totals.
+    static func removeMarked(_ r: RollupDefinition, marks: String, conflict: String) -> String {
+        let keyColumns = keyColumns(r), keys = keys(r, row: "m")
+        var selected = keys.enumerated().map { "\($1) AS \(keyColumns[$0])" } + ["COUNT(*) AS n"]
+        var sets = ["n = \(r.tableName).n - d.n"]
+        for (j, column) in r.sums.enumerated() {
+            let x = "m.\(column)"
+            selected += ["SUM(\(x) IS NOT NULL) AS c\(j)", "SUM(\(low(x))) AS l\(j)", "SUM(\(high(x))) AS h\(j)",
+                         "TOTAL(\(real(x))) AS r\(j)", "SUM(typeof(\(x)) = 'real') AS f\(j)", "SUM(typeof(\(x)) IN ('text', 'blob')) AS t\(j)"]
+            let t = r.tableName
+            sets += ["c\(j) = \(t).c\(j) - d.c\(j)", "l\(j) = \(t).l\(j) - d.l\(j)", "h\(j) = \(t).h\(j) - d.h\(j)",
+                     "r\(j) = \(t).r\(j) - d.r\(j)", "e\(j) = \(t).e\(j) + (\(compensation("\(t).r\(j)", "-d.r\(j)")))",
+                     "f\(j) = \(t).f\(j) - d.f\(j)", "t\(j) = \(t).t\(j) - d.t\(j)"]
+        }
+        let group = keyColumns.isEmpty ? "" : " GROUP BY \(keyColumns.indices.map { String($0 + 1) }.joined(separator: ", "))"
+        let join = keyColumns.isEmpty ? "1" : keyColumns.map { "\(r.tableName).\($0) IS d.\($0)" }.joined(separator: " AND ")
+        return "UPDATE \(r.tableName) SET \(sets.joined(separator: ", ")) FROM "
+            + "(SELECT \(selected.joined(separator: ", ")) FROM \(marks) m WHERE (\(conflict)) AND \(matches(r, row: "m"))\(group)) AS d "
+            + "WHERE \(join)"
+    }
+
+    // MARK: - Triggers
+
+    /// A base table's uniqueness: its rowid and its UNIQUE column sets (what
+    /// `INSERT OR REPLACE` and `UPDATE OR REPLACE` can collide on).
+    struct Uniqueness: Sendable, Hashable {
+        /// The rowid's alias (`id`), if the table has an INTEGER PRIMARY KEY.
+        var rowidAlias: String?
+        var keys: [[String]]
+    }
+
+    /// The triggers of one base table: its change counter for every row
+    /// written, and its rollups kept exact.
+    ///
+    /// **REPLACE.** `INSERT OR REPLACE` deletes the row it collides with, but
+    /// fires delete triggers only with `recursive_triggers` on (off by
+    /// default in upstream SQLite). So before an insert or an update that
+    /// can collide, the colliding rows are remembered (`tally_replaced_*`);
+    /// after it, those still remembered and colliding with the new row were
+    /// replaced without a delete trigger, and are removed from the rollups.
+    /// With `recursive_triggers` on, the delete trigger removes them and
+    /// forgets them, so nothing is removed twice. An insert that was ignored
+    /// instead (`OR IGNORE`, an UPSERT) leaves marks that collide with no
+    /// later row of theirs, and are cleared by the next insert that can collide.
+    static func triggers(table: String, rollups: [RollupDefinition], uniqueness: Uniqueness) -> [(name: String, sql: String)] {
+        let counter = "UPDATE \(countersTable) SET changes = changes + 1 WHERE tableName = '\(table)'"
+        func trigger(_ name: String, _ head: String, when: String? = nil, _ body: [String]) -> (name: String, sql: String) {
+            let full = "tally_\(table)_\(name)"
+            let condition = when.map { " WHEN \($0)" } ?? ""
+            return (full, "CREATE TRIGGER \(full) \(head) ON \(table)\(condition) BEGIN\n  " + body.joined(separator: ";\n  ") + ";\nEND")
+        }
+        var result = [
+            trigger("counter_insert", "AFTER INSERT", [counter]),
+            trigger("counter_update", "AFTER UPDATE", [counter]),
+            trigger("counter_delete", "AFTER DELETE", [counter]),
+        ]
+        guard !rollups.isEmpty else { return result }
+        let marks = marksTable(table)
+        let columns = markColumns(rollups: rollups, uniqueness: uniqueness)
+        let rowid = uniqueness.rowidAlias ?? "rowid"
+        // `m` collides with `row` on the rowid or on a UNIQUE key (NULLs never collide).
+        func collides(_ m: String, _ row: String) -> String {
+            (["\(m).rowid_ = \(row).\(rowid)"] + uniqueness.keys.map { key in
+                "(" + key.map { "\(m).\($0) = \(row).\($0)" }.joined(separator: " AND ") + ")"
+            }).joined(separator: " OR ")
+        }
+        let remember = { (row: String, exceptOld: Bool) -> [String] in
+            let select = (["rowid"] + columns).joined(separator: ", ")
+            var condition = (["rowid = \(row).\(rowid)"] + uniqueness.keys.map { key in
+                "(" + key.map { "\($0) = \(row).\($0)" }.joined(separator: " AND ") + ")"
+            }).joined(separator: " OR ")
+            if exceptOld { condition = "rowid <> OLD.\(rowid) AND (\(condition))" }
+            return ["DELETE FROM \(marks)", "INSERT INTO \(marks) (\((["rowid_"] + columns).joined(separator: ", "))) SELECT \(select) FROM \(table) WHERE \(condition)"]
+        }
+        let collisionPossible = (["NEW.\(rowid) <> -1"] + uniqueness.keys.map { key in key.map { "NEW.\($0) IS NOT NULL" }.joined(separator: " AND ") })
+            .map { "(\($0))" }.joined(separator: " OR ")
+        let changesKey = ([rowid] + uniqueness.keys.flatMap { $0 }).map { "NEW.\($0) IS NOT OLD.\($0)" }.joined(separator: " OR ")
+        let relevant = Array(Set(rollups.flatMap(\.columns) + uniqueness.keys.flatMap { $0 } + (uniqueness.rowidAlias.map { [$0] } ?? []))).sorted()
+        let hasMarks = "EXISTS (SELECT 1 FROM \(marks))"
+        result += [
+            trigger("remember_insert", "BEFORE INSERT", when: collisionPossible, remember("NEW", false)),
+            trigger("replaced_insert", "AFTER INSERT", when: hasMarks,
+                    rollups.map { removeMarked($0, marks: marks, conflict: collides("m", "NEW")) } + ["DELETE FROM \(marks)"]),
+            trigger("insert", "AFTER INSERT", rollups.flatMap { apply($0, row: "NEW", sign: 1) }),
+            trigger("delete", "AFTER DELETE", rollups.flatMap { apply($0, row: "OLD", sign: -1) }),
+            trigger("forget_delete", "AFTER DELETE", when: hasMarks, ["DELETE FROM \(marks) WHERE rowid_ = OLD.\(rowid)"]),
+            trigger("remember_update", "BEFORE UPDATE", when: changesKey, remember("NEW", true)),
+            trigger("replaced_update", "AFTER UPDATE", when: hasMarks,
+                    rollups.map { removeMarked($0, marks: marks, conflict: "m.rowid_ <> OLD.\(rowid) AND (\(collides("m", "NEW")))") }
+                        + ["DELETE FROM \(marks)"]),
+            trigger("update", relevant.isEmpty ? "AFTER UPDATE" : "AFTER UPDATE OF \(relevant.joined(separator: ", "))",
+                    rollups.flatMap { apply($0, row: "OLD", sign: -1) + apply($0, row: "NEW", sign: 1) }),
+        ]
+        return result
+    }
+
+    /// The columns the marks table keeps of a remembered row.
+    static func markColumns(rollups: [RollupDefinition], uniqueness: Uniqueness) -> [String] {
+        var columns: [String] = []
+        for column in rollups.flatMap(\.columns) + uniqueness.keys.flatMap({ $0 }) where !columns.contains(column) {
+            columns.append(column)
+        }
+        return columns
+    }
+
+    static func createMarks(table: String, rollups: [RollupDefinition], uniqueness: Uniqueness) -> String {
+        "CREATE TABLE \(marksTable(table)) (\((["rowid_"] + markColumns(rollups: rollups, uniqueness: uniqueness)).joined(separator: ", ")))"
+    }
+}
