@@ -198,6 +198,14 @@ struct RollupTests {
         #expect(report.rollups.first { $0.name == "payments" }?.state.contains("differs") == true)
         #expect(report.rollups.first { $0.name == "users" }?.state == "intact")
         let engine = TallyEngine(database: writer, cache: .disabled)
+        // Any storage class in a rollup's cells: answers and verify do not trap.
+        try await writer.writer!.write { db in
+            try db.execute(sql: "UPDATE tally_rollup_revenue SET n = 'many', l0 = 1.5, b = 'soon' WHERE rowid = 1")
+            try db.execute(sql: "UPDATE tally_rollup_users SET n = 9223372036854775807")
+        }
+        #expect(try await Rollups.verify(writer).count > 2)
+        _ = await Outcome { try await engine.revenue(try RevenueQuery(period: "month"), strategy: .rollup) }
+        _ = await Outcome { try await engine.dashboard(strategy: .rollup) }
         #expect(try await engine.dashboard().meta.strategy == "single-pass", "auto: not every rollup is intact")
         let error = await #expect(throws: TallyError.self) { _ = try await engine.dashboard(strategy: .rollup) }
         #expect(error?.kind == .state)
@@ -265,5 +273,10 @@ struct RollupTests {
         let withMax = Stat(name: "m", table: "bookings", aggregates: [.max("price")])
         #expect(throws: TallyError.self) { try RollupDefinition(withMax) }
         #expect(try await engine.compute([withMax], strategy: .auto, kind: "test").strategy == .singlePass)
+        // explain shows the rollup read of one and why the other keeps the scan.
+        let plans = try await database.reader.read { db in try QueryPlanExplainer.explain([stat, withMax], strategy: .rollup, in: db) }
+        #expect(plans.count == 2)
+        #expect(plans[0].sql.contains("FROM tally_rollup_bookings_priceByServiceType") && plans[0].purpose.contains(stat.name))
+        #expect(plans[1].sql.isEmpty && plans[1].plan.joined().contains("cannot be kept by triggers under deletes"))
     }
 }

@@ -45,6 +45,8 @@ public enum QueryPlanExplainer {
         }
         let modules = ModuleCounts.stat()
         let pageIDs = ModuleCounts.stat(ids: [.text("org-1"), .text("org-2")])
+        result += try explainRollups(stats + [modules], in: db)
+        result += try explainRollups([pageIDs], in: db, note: " (a page of organizations)")
         result.append(try explain(GroupedStrategy.statements([modules])[0], strategy: "batched", purpose: modules.name, in: db))
         result.append(try explain(GroupedStrategy.statements([pageIDs])[0], strategy: "batched",
                                   purpose: modules.name + " (a page of organizations)", in: db))
@@ -66,6 +68,32 @@ public enum QueryPlanExplainer {
         return result
     }
 
+    /// What `rollup` reads for each stat: the rollup table's `SELECT`, and
+    /// for a stat with periods the index range read that completes a cut
+    /// 15-minute bucket; or, for a stat no intact rollup serves, why it
+    /// keeps the scan (no SQL).
+    static func explainRollups(_ stats: [Stat], in db: Database, note: String = "") throws -> [ExplainedStatement] {
+        let catalog = try RollupCatalog.load(db)
+        var result: [ExplainedStatement] = []
+        for stat in stats {
+            guard let r = catalog.rollup(for: stat) else {
+                let reason = catalog.whyNotServed(stat) ?? "no rollup"
+                result.append(ExplainedStatement(strategy: "rollup", purpose: "\(stat.name): keeps the scan", sql: "", plan: [reason],
+                                                 indexes: [], covering: false, tempBTree: false, fullScans: []))
+                continue
+            }
+            let read = try RollupStrategy.read(stat, from: r, in: db)
+            result.append(try explain(read.sql, arguments: StatementArguments(read.arguments), strategy: "rollup",
+                                      purpose: "\(stat.name)\(note) from \(r.tableName)", in: db))
+            if let bucket = stat.bucket {
+                let (sql, arguments) = RollupStrategy.baseRowsStatement(stat, column: bucket.column, from: 0, to: 1, sums: read.needed)
+                result.append(try explain(sql, arguments: StatementArguments(arguments), strategy: "rollup",
+                                          purpose: "\(stat.name): a 15-minute bucket cut by a period boundary, from base rows", in: db))
+            }
+        }
+        return result
+    }
+
     private static func explain(_ statement: (sql: String, arguments: StatementArguments), strategy: String, purpose: String,
                                 in db: Database) throws -> ExplainedStatement {
         try explain(statement.sql, arguments: statement.arguments, strategy: strategy, purpose: purpose, in: db)
@@ -73,7 +101,8 @@ public enum QueryPlanExplainer {
 
     /// The plans of the statements one strategy runs for `stats`.
     public static func explain(_ stats: [Stat], strategy: Strategy, in db: Database) throws -> [ExplainedStatement] {
-        try StatSQL.withBucketFunctions(stats, in: db) {
+        if strategy == .rollup { return try explainRollups(stats, in: db) }
+        return try StatSQL.withBucketFunctions(stats, in: db) {
             let statements: [(sql: String, arguments: StatementArguments)]
             switch strategy {
             case .auto, .singlePass, .rollup:

@@ -88,6 +88,19 @@ package struct RollupCatalog: Sendable {
         return RollupSQL.Uniqueness(rowidAlias: primaryKey.rowIDColumn, keys: keys)
     }
 
+    /// Why no rollup answers `stat` (what `explain` prints for a stat that
+    /// keeps the scan), or nil when one does.
+    func whyNotServed(_ stat: Stat) -> String? {
+        guard rollup(for: stat) == nil else { return nil }
+        if let aggregate = stat.aggregates.first(where: { !$0.isIncremental }) {
+            return "\(aggregate) cannot be kept by triggers under deletes: the scan answers it"
+        }
+        if let entry = entries.first(where: { $0.definition.serves(stat) }), let problem = entry.problem {
+            return "rollup \(entry.definition.name) is not used: \(problem)"
+        }
+        return entries.isEmpty ? "no rollups in this file (tally rollups enable)" : "no rollup declared for this stat"
+    }
+
     /// The intact rollup that answers `stat` with the fewest rows: the
     /// fewest group-by columns, and no bucket unless the stat has one.
     func rollup(for stat: Stat) -> RollupDefinition? {

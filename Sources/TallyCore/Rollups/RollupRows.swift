@@ -51,6 +51,22 @@ struct RollupCell: Sendable, Equatable {
     init(sums: Int) {
         self.sums = Array(repeating: Sum(), count: sums)
     }
+
+    /// Adds another cell of the same group (rows of several buckets, or
+    /// duplicate rows). Wrapping: only a rollup table edited by hand can
+    /// hold parts that large, and `verify` reports that table.
+    mutating func merge(_ other: RollupCell) {
+        count &+= other.count
+        for j in other.sums.indices {
+            sums[j].count &+= other.sums[j].count
+            sums[j].low &+= other.sums[j].low
+            sums[j].high &+= other.sums[j].high
+            sums[j].real += other.sums[j].real
+            sums[j].compensation += other.sums[j].compensation
+            sums[j].reals &+= other.sums[j].reals
+            sums[j].texts &+= other.sums[j].texts
+        }
+    }
 }
 
 /// An integer kept as `high`·2³² + `low`, with both parts unbounded by the
@@ -95,7 +111,10 @@ struct RollupRows: Sendable {
     static func read(_ r: RollupDefinition, in db: Database) throws -> RollupRows {
         var rows = RollupRows()
         let keyColumns = RollupSQL.keyColumns(r)
-        let sql = "SELECT \((keyColumns + RollupSQL.valueColumns(r)).joined(separator: ", ")) FROM \(r.tableName)"
+        // CASTs: an edited table may hold any storage class; decoding must not trap.
+        let values = RollupSQL.valueColumns(r).map { ["r", "e"].contains($0.prefix(1)) ? "CAST(\($0) AS REAL)" : "CAST(\($0) AS INTEGER)" }
+        let bucket = r.bucketColumn == nil ? [] : ["CAST(b AS INTEGER)"]
+        let sql = "SELECT \((keyColumns.filter { $0 != "b" } + bucket + values).joined(separator: ", ")) FROM \(r.tableName)"
         let cursor = try Row.fetchCursor(db, sql: sql)
         while let row = try cursor.next() {
             var i = 0
@@ -113,16 +132,7 @@ struct RollupRows: Sendable {
             let key = Key(values: values, bucket: bucket)
             // Duplicate rows of one group (an edited table) add up.
             if var existing = rows.cells[key] {
-                existing.count += cell.count
-                for j in cell.sums.indices {
-                    existing.sums[j].count += cell.sums[j].count
-                    existing.sums[j].low += cell.sums[j].low
-                    existing.sums[j].high += cell.sums[j].high
-                    existing.sums[j].real += cell.sums[j].real
-                    existing.sums[j].compensation += cell.sums[j].compensation
-                    existing.sums[j].reals += cell.sums[j].reals
-                    existing.sums[j].texts += cell.sums[j].texts
-                }
+                existing.merge(cell)
                 rows.cells[key] = existing
             } else {
                 rows.cells[key] = cell
@@ -152,7 +162,8 @@ struct RollupRows: Sendable {
     func differences(from other: RollupRows, rollup r: RollupDefinition) -> [String] {
         var found: [String] = []
         let keys = Set(cells.keys.filter { cells[$0]!.count != 0 }).union(other.cells.keys.filter { other.cells[$0]!.count != 0 })
-        for key in keys.sorted(by: { "\($0)" < "\($1)" }) {
+        // Sorted by their descriptions, each made once.
+        for key in keys.map({ ("\($0)", $0) }).sorted(by: { $0.0 < $1.0 }).map(\.1) {
             let a = cells[key] ?? RollupCell(sums: r.sums.count), b = other.cells[key] ?? RollupCell(sums: r.sums.count)
             let name = r.groupBy.isEmpty && key.bucket == nil ? "the table"
                 : (zip(r.groupBy, key.values).map { "\($0)=\($1)" } + (key.bucket.map { ["bucket=\($0)"] } ?? [])).joined(separator: " ")

@@ -49,8 +49,22 @@ enum RollupStrategy {
         stats.filter { catalog.rollup(for: $0) == nil }
     }
 
-    /// A stat from its rollup, or nil when a group needs a scan.
-    static func answer(_ stat: Stat, from r: RollupDefinition, in db: Database, execution: Execution) throws -> StatResult? {
+    /// The statement reading `stat` from rollup `r`, and what folding its
+    /// rows needs.
+    struct Read {
+        var sql: String
+        var arguments: [DatabaseValue]
+        /// The summed columns the stat needs, in the order the statement reads them.
+        var needed: [String]
+        /// The stat's periods, when it has them.
+        var grid: PeriodGrid?
+        /// 15-minute buckets cut by a period boundary: read from base rows.
+        var partial: [Int64]
+    }
+
+    /// The `SELECT` on the rollup table that answers `stat` (what `explain`
+    /// shows for `rollup`).
+    static func read(_ stat: Stat, from r: RollupDefinition, in db: Database) throws -> Read {
         let affinities = try ColumnAffinity.of(table: stat.table, in: db)
         let keyOf = Dictionary(uniqueKeysWithValues: r.groupBy.enumerated().map { ($1, "k\($0)") })
         // The stat's own filters beyond the rollup's: on key columns, bound
@@ -68,43 +82,42 @@ enum RollupStrategy {
         let sumIndex = Dictionary(uniqueKeysWithValues: r.sums.enumerated().map { ($1, $0) })
         let needed = Array(Set(stat.aggregates.compactMap(\.column))).sorted()
         var groupKeys = stat.groupBy.map { keyOf[$0]! }
-        var select = groupKeys + ["SUM(n)"]
+        // CASTs: a rollup table edited by hand may hold any storage class;
+        // decoding must not trap on it (verify reports such a table).
+        var select = groupKeys + ["CAST(SUM(n) AS INTEGER)"]
         for column in needed {
             let j = sumIndex[column]!
-            select += ["SUM(c\(j))", "SUM(l\(j))", "SUM(h\(j))", "TOTAL(r\(j))", "TOTAL(e\(j))", "SUM(f\(j))", "SUM(t\(j))"]
+            select += ["CAST(SUM(c\(j)) AS INTEGER)", "CAST(SUM(l\(j)) AS INTEGER)", "CAST(SUM(h\(j)) AS INTEGER)", "TOTAL(r\(j))",
+                       "TOTAL(e\(j))", "CAST(SUM(f\(j)) AS INTEGER)", "CAST(SUM(t\(j)) AS INTEGER)"]
         }
-        var cells: [StatResult.Key: RollupCell] = [:]
-        func add(_ key: StatResult.Key, _ cell: RollupCell) {
-            var total = cells[key] ?? RollupCell(sums: needed.count)
-            total.count += cell.count
-            for j in cell.sums.indices {
-                total.sums[j].count += cell.sums[j].count
-                total.sums[j].low += cell.sums[j].low
-                total.sums[j].high += cell.sums[j].high
-                total.sums[j].real += cell.sums[j].real
-                total.sums[j].compensation += cell.sums[j].compensation
-                total.sums[j].reals += cell.sums[j].reals
-                total.sums[j].texts += cell.sums[j].texts
-            }
-            cells[key] = total
-        }
-        // The rollup's rows: per group, and per 15-minute bucket when the stat has periods.
-        var grid: PeriodGrid?
+        // Per group, and per 15-minute bucket when the stat has periods.
         var partial: [Int64] = []
-        if let bucket = stat.bucket {
+        if let grid = stat.bucket?.grid {
             let m = RollupDefinition.bucketMilliseconds
-            grid = bucket.grid
-            guard bucket.grid.count > 0 else { return StatResult(stat: stat) }
             // 15-minute buckets cut by a boundary of the grid (from, to, period starts).
-            let cuts = ([bucket.grid.from, bucket.grid.to] + bucket.grid.starts.dropFirst().dropLast()).filter { $0 % m != 0 }
+            let cuts = ([grid.from, grid.to] + grid.starts.dropFirst().dropLast()).filter { $0 % m != 0 }
             partial = Array(Set(cuts.map { $0.floorDiv(m) })).sorted()
             groupKeys.append("b")
-            select.insert("b", at: stat.groupBy.count)
+            select.insert("CAST(b AS INTEGER)", at: stat.groupBy.count)
             conditions.append("b >= ? AND b < ?")
-            arguments += [bucket.grid.from.floorDiv(m).databaseValue, (bucket.grid.to.floorDiv(m) + 1).databaseValue]
+            arguments += [grid.from.floorDiv(m).databaseValue, (grid.to.floorDiv(m) + 1).databaseValue]
         }
         let group = groupKeys.isEmpty ? "" : " GROUP BY \(groupKeys.joined(separator: ", "))"
         let sql = "SELECT \(select.joined(separator: ", ")) FROM \(r.tableName)\(StatSQL.whereClause(conditions))\(group)"
+        return Read(sql: sql, arguments: arguments, needed: needed, grid: stat.bucket?.grid, partial: partial)
+    }
+
+    /// A stat from its rollup, or nil when a group needs a scan.
+    static func answer(_ stat: Stat, from r: RollupDefinition, in db: Database, execution: Execution) throws -> StatResult? {
+        if let grid = stat.bucket?.grid, grid.count == 0 { return StatResult(stat: stat) }
+        let read = try read(stat, from: r, in: db)
+        let (sql, arguments, needed, grid, partial) = (read.sql, read.arguments, read.needed, read.grid, read.partial)
+        var cells: [StatResult.Key: RollupCell] = [:]
+        func add(_ key: StatResult.Key, _ cell: RollupCell) {
+            var total = cells[key] ?? RollupCell(sums: needed.count)
+            total.merge(cell)
+            cells[key] = total
+        }
         try execution.checkCancellation()
         execution.ran()
         let partialSet = Set(partial)
@@ -177,15 +190,22 @@ enum RollupStrategy {
         return result
     }
 
-    /// The base rows of `[from, to)` on the stat's bucket column, grouped as
-    /// the stat groups them, accumulated as the triggers would.
-    static func baseRows(_ stat: Stat, column: String, from: Int64, to: Int64, sums: [String], in db: Database,
-                         execution: Execution) throws -> [[StatValue]: RollupCell] {
+    /// The index range read of one cut 15-minute bucket's base rows.
+    static func baseRowsStatement(_ stat: Stat, column: String, from: Int64, to: Int64,
+                                  sums: [String]) -> (sql: String, arguments: [DatabaseValue]) {
         var (conditions, arguments) = StatSQL.conditions(stat.filters)
         conditions.append("\(column) >= ? AND \(column) < ?")
         arguments += [from.databaseValue, to.databaseValue]
         let selected = stat.groupBy + sums
-        let sql = "SELECT \(selected.isEmpty ? "1" : selected.joined(separator: ", ")) FROM \(stat.table)\(StatSQL.whereClause(conditions))"
+        return ("SELECT \(selected.isEmpty ? "1" : selected.joined(separator: ", ")) FROM \(stat.table)\(StatSQL.whereClause(conditions))",
+                arguments)
+    }
+
+    /// The base rows of `[from, to)` on the stat's bucket column, grouped as
+    /// the stat groups them, accumulated as the triggers would.
+    static func baseRows(_ stat: Stat, column: String, from: Int64, to: Int64, sums: [String], in db: Database,
+                         execution: Execution) throws -> [[StatValue]: RollupCell] {
+        let (sql, arguments) = baseRowsStatement(stat, column: column, from: from, to: to, sums: sums)
         try execution.checkCancellation()
         execution.ran()
         var cells: [[StatValue]: RollupCell] = [:]
