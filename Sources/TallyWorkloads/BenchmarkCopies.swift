@@ -12,9 +12,13 @@ public struct BenchmarkCopies: Sendable {
     public let directory: URL
     public let withIndexes: String
     public let withoutIndexes: String
+    /// Seconds `Rollups.enable` took on each copy (with, without indexes),
+    /// when the copies have rollups.
+    public let rollupsEnableSeconds: [Double]
 
-    /// Copies `source` twice into a new temporary directory.
-    public static func make(from source: TallyDatabase) throws -> BenchmarkCopies {
+    /// Copies `source` twice into a new temporary directory, with rollups
+    /// enabled on both when `rollups` (timed).
+    public static func make(from source: TallyDatabase, rollups: Bool = false) throws -> BenchmarkCopies {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tally-bench-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         do {
@@ -33,7 +37,17 @@ public struct BenchmarkCopies: Sendable {
                 }
                 try copy.close()
             }
-            return BenchmarkCopies(directory: directory, withIndexes: with, withoutIndexes: without)
+            var seconds: [Double] = []
+            if rollups {
+                for path in [with, without] {
+                    let database = try TallyDatabase.openForWriting(path: path)
+                    let start = ContinuousClock.now
+                    try Rollups.enable(on: database)
+                    seconds.append((ContinuousClock.now - start) / .seconds(1))
+                    try database.close()
+                }
+            }
+            return BenchmarkCopies(directory: directory, withIndexes: with, withoutIndexes: without, rollupsEnableSeconds: seconds)
         } catch {
             try? FileManager.default.removeItem(at: directory)
             throw error

@@ -66,7 +66,11 @@ public enum EngineBenchmark {
     /// SELECTs stepped with every column read and nothing aggregated. Each
     /// comes twice: as the engine runs it (tables spread over the pool's
     /// connections, one snapshot) and on one connection (`-1conn`).
-    public static func dashboardWorkloads(parallelism: Int = ProcessInfo.processInfo.activeProcessorCount) -> [Workload] {
+    ///
+    /// - parameter rollups: adds `dashboard.rollup` (the file must have
+    ///   rollups enabled), through an engine as a server runs it, uncached.
+    public static func dashboardWorkloads(parallelism: Int = ProcessInfo.processInfo.activeProcessorCount,
+                                          rollups: Bool = false) -> [Workload] {
         let stats = Dashboard.stats
         var workloads: [Workload] = [
             Workload(name: "dashboard.floor") { database in
@@ -81,6 +85,7 @@ public enum EngineBenchmark {
                     .compute(stats, strategy: strategy, kind: "bench")
             })
         }
+        if rollups { workloads.append(rollupWorkload("dashboard.rollup", stats)) }
         workloads.append(.transaction("dashboard-1conn.floor") { _ = try floor(stats, in: $0) })
         for strategy in Strategy.scans {
             workloads.append(.transaction("dashboard-1conn.\(strategy.rawValue)") { _ = try TallyEngine.dashboard(in: $0, strategy: strategy) })
@@ -91,7 +96,7 @@ public enum EngineBenchmark {
     /// Revenue per `period` in `zone`, each strategy and the floor: over the
     /// data's range, or over its last `lastDays` days when given.
     public static func revenueWorkloads(period: Period, zone: Zone, lastDays: Int? = nil,
-                                        database: TallyDatabase? = nil) async throws -> [Workload] {
+                                        database: TallyDatabase? = nil, rollups: Bool = false) async throws -> [Workload] {
         var query = try RevenueQuery(period: period, zone: zone)
         if let lastDays, let database,
            let last = try await database.reader.read({ try Int64.fetchOne($0, sql: "SELECT MAX(createdAt) FROM payments") }) {
@@ -103,6 +108,16 @@ public enum EngineBenchmark {
             _ = try floor([RevenueQuery.stat(grid: try revenueQuery.grid(in: db))], in: db)
         }] + Strategy.scans.map { strategy in
             Workload.transaction("\(prefix).\(strategy.rawValue)") { _ = try TallyEngine.revenue(revenueQuery, in: $0, strategy: strategy) }
+        } + (rollups ? [Workload(name: "\(prefix).rollup") { database in
+            _ = try await TallyEngine(database: database, cache: .disabled).revenue(revenueQuery, strategy: .rollup)
+        }] : [])
+    }
+
+    /// One rollup case: `stats` through an engine (its rollup catalog
+    /// cached, as in a server), uncached.
+    static func rollupWorkload(_ name: String, _ stats: [Stat]) -> Workload {
+        Workload(name: name) { database in
+            _ = try await TallyEngine(database: database, cache: .disabled).compute(stats, strategy: .rollup, kind: "bench")
         }
     }
 
@@ -119,12 +134,14 @@ public enum EngineBenchmark {
     }
 
     /// Module counts of every organization, batched and per organization.
-    public static func moduleWorkloads() -> [Workload] {
+    public static func moduleWorkloads(rollups: Bool = false) -> [Workload] {
         [ModuleStrategy.batched, .perOrg].map { strategy in
             Workload.transaction("modules.\(strategy.rawValue)") {
                 _ = try TallyEngine.moduleCounts(ids: nil, strategy: strategy.strategy, in: $0)
             }
-        }
+        } + (rollups ? [Workload(name: "modules.rollup") { database in
+            _ = try await TallyEngine(database: database, cache: .disabled).moduleCounts(strategy: .rollup)
+        }] : [])
     }
 
     /// Runs every workload `runs` times, interleaved (run 1 of each, then run

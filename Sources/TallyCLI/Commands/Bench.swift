@@ -29,11 +29,18 @@ struct Bench: AsyncParsableCommand {
     @Option(name: .long, parsing: .unconditional, help: "A case whose first run takes longer than this many seconds is run once.")
     var budget: Double = 2
 
+    @Option(name: .long, parsing: .unconditional, help: "Row changes per timed write transaction (the rollups' cost to writers).")
+    var writeRows: Int = 5_000
+
+    @Flag(name: .long, help: "Skip rollups: no enable on the copies, no rollup or write cases.")
+    var noRollups = false
+
     @OptionGroup var output: FormatOption
 
     func validate() throws {
         if runs < 1 || runs > 1000 { throw ValidationError("--runs must be between 1 and 1000, got \(runs)") }
         if !(budget > 0) { throw ValidationError("--budget must be a positive number of seconds, got \(budget)") }
+        if writeRows < 1 || writeRows > 10_000_000 { throw ValidationError("--write-rows must be between 1 and 10000000, got \(writeRows)") }
     }
 
     /// One variant's results.
@@ -42,12 +49,18 @@ struct Bench: AsyncParsableCommand {
         let cases: [EngineBenchmark.Case]
         let cache: [CacheBenchmark.Case]
         let plans: [PlanHighlights]
+        /// Seconds `tally rollups enable` took on this copy.
+        let rollupsEnableSeconds: Double?
+        /// The rollups' cost to writers (measured on the copy with indexes).
+        let writes: [WriterBenchmark.Case]
     }
 
     func run() async throws {
         let source = try TallyDatabase.openReadOnly(path: database.db)
         let copies: BenchmarkCopies
-        do { copies = try BenchmarkCopies.make(from: source) } catch { throw TallyError.wrapping(error, path: database.db) }
+        let rollups = !noRollups
+        if output.resolved == .table, rollups { printError("copying \(database.db) and enabling rollups on the copies …") }
+        do { copies = try BenchmarkCopies.make(from: source, rollups: rollups) } catch { throw TallyError.wrapping(error, path: database.db) }
         try source.close()
         let cleanup = RemoveOnSignal(copies.directory)
         defer {
@@ -56,21 +69,30 @@ struct Bench: AsyncParsableCommand {
         }
         if output.resolved == .table { printError("measuring copies of \(database.db) in \(copies.directory.path) …") }
         var variants: [Variant] = []
-        for (name, path) in [("with indexes", copies.withIndexes), ("without indexes", copies.withoutIndexes)] {
+        for (index, (name, path)) in [("with indexes", copies.withIndexes), ("without indexes", copies.withoutIndexes)].enumerated() {
             let db = try TallyDatabase.openReadOnly(path: path)
             do {
-                let workloads = EngineBenchmark.dashboardWorkloads() + EngineBenchmark.tableWorkloads()
-                    + (try await EngineBenchmark.revenueWorkloads(period: .month, zone: Zone.utc))
-                    + (try await EngineBenchmark.revenueWorkloads(period: .day, zone: try Zone("Europe/Paris"), lastDays: 90, database: db))
-                    + EngineBenchmark.moduleWorkloads()
+                let paris = try Zone("Europe/Paris")
+                let workloads = EngineBenchmark.dashboardWorkloads(rollups: rollups) + EngineBenchmark.tableWorkloads()
+                    + (try await EngineBenchmark.revenueWorkloads(period: .month, zone: Zone.utc, rollups: rollups))
+                    + (try await EngineBenchmark.revenueWorkloads(period: .month, zone: paris, rollups: rollups))
+                    + (try await EngineBenchmark.revenueWorkloads(period: .day, zone: paris, lastDays: 90, database: db, rollups: rollups))
+                    + EngineBenchmark.moduleWorkloads(rollups: rollups)
                 let cases = try await EngineBenchmark.measure(workloads, database: db, runs: runs, budget: budget)
-                let cache = name == "with indexes" ? try await CacheBenchmark.measure(database: db) : []
+                let cache = index == 0 ? try await CacheBenchmark.measure(database: db) : []
                 let plans = PlanHighlights.summarize(try await db.reader.read { try QueryPlanExplainer.explainAll(in: $0) })
-                variants.append(Variant(name: name, cases: cases, cache: cache, plans: plans))
+                try db.close()
+                var writes: [WriterBenchmark.Case] = []
+                if rollups, index == 0 {
+                    if output.resolved == .table { printError("timing writes with and without the rollups' triggers …") }
+                    writes = try WriterBenchmark.measure(path: path, rows: writeRows, runs: runs)
+                }
+                variants.append(Variant(name: name, cases: cases, cache: cache, plans: plans,
+                                        rollupsEnableSeconds: copies.rollupsEnableSeconds.indices.contains(index) ? copies.rollupsEnableSeconds[index] : nil,
+                                        writes: writes))
             } catch {
                 throw TallyError.wrapping(error, path: database.db)
             }
-            try db.close()
         }
         switch output.resolved {
         case .json:
@@ -80,6 +102,13 @@ struct Bench: AsyncParsableCommand {
             for v in variants {
                 for c in v.cases { print("\(v.name),\(c.name),\(c.median),\(c.min),\(c.max),\(c.samples.count)") }
                 for c in v.cache { print("\(v.name),\(c.name),\(c.median / 1000),\(c.samples.first! / 1000),\(c.samples.last! / 1000),\(c.samples.count)") }
+                if let seconds = v.rollupsEnableSeconds { print("\(v.name),rollups.enable,\(seconds * 1000),\(seconds * 1000),\(seconds * 1000),1") }
+                for w in v.writes {
+                    for (variant, samples) in [("plain", w.plain), ("any-trigger", w.anyTrigger), ("rollups", w.withRollups)] where !samples.isEmpty {
+                        let name = "write.\(w.name.replacingOccurrences(of: ",", with: ";")).temp_store-\(w.tempStore).\(variant)"
+                        print("\(v.name),\(name),\(WriterBenchmark.Case.median(samples) / 1000),\((samples.min() ?? 0) / 1000),\((samples.max() ?? 0) / 1000),\(samples.count)")
+                    }
+                }
             }
         case .table:
             for v in variants { print(Self.render(v, runs: runs)) }
@@ -88,17 +117,33 @@ struct Bench: AsyncParsableCommand {
 
     static func render(_ v: Variant, runs: Int) -> String {
         var out = ["## \(v.name)"]
-        var table = TextTable(["case", "median ms", "min–max ms", "× floor", "× best SQL"], rightAligned: [1, 2, 3, 4])
+        var table = TextTable(["case", "median ms", "min–max ms", "× floor", "× best SQL", "× single-pass"], rightAligned: [1, 2, 3, 4, 5])
         for c in v.cases {
             let group = c.name.split(separator: ".").dropLast().joined(separator: ".")
             let floor = v.cases.first { $0.name == group + ".floor" }?.median
             let bestSQL = v.cases.filter { $0.name == group + ".grouped" || $0.name == group + ".naive" }.map(\.median).min()
+            let singlePass = v.cases.first { $0.name == group + ".single-pass" }?.median
             let once = c.samples.count < runs ? " (1 run)" : ""
             table.add([c.name + once, String(format: "%.2f", c.median), String(format: "%.2f–%.2f", c.min, c.max),
                        floor.map { String(format: "%.2f", c.median / $0) } ?? "",
-                       bestSQL.map { String(format: "%.2f", c.median / $0) } ?? ""])
+                       bestSQL.map { String(format: "%.2f", c.median / $0) } ?? "",
+                       c.name.hasSuffix(".rollup") ? singlePass.map { String(format: "%.4f", c.median / $0) } ?? "" : ""])
         }
         out.append(table.render())
+        if let seconds = v.rollupsEnableSeconds {
+            out.append(String(format: "rollups enable (tables, triggers, one-scan backfill, one transaction): %.2f s", seconds))
+        }
+        if !v.writes.isEmpty {
+            var writes = TextTable(["write (WAL, synchronous=NORMAL), µs per row change", "temp_store", "plain", "any trigger",
+                                    "with rollups", "added", "added beyond any trigger"], rightAligned: [2, 3, 4, 5, 6])
+            for w in v.writes {
+                writes.add([w.name, w.tempStore, String(format: "%.2f", w.plainMedian),
+                            w.anyTrigger.isEmpty ? "" : String(format: "%.2f", w.anyTriggerMedian),
+                            String(format: "%.2f", w.withRollupsMedian), String(format: "%.2f", w.added),
+                            w.anyTrigger.isEmpty ? "" : String(format: "%.2f", w.withRollupsMedian - w.anyTriggerMedian)])
+            }
+            out.append(writes.render())
+        }
         if !v.cache.isEmpty {
             var cache = TextTable(["cache (per request)", "p50 µs", "p99 µs", "min–max µs"], rightAligned: [1, 2, 3])
             for c in v.cache {

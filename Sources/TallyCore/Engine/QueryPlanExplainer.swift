@@ -86,7 +86,7 @@ public enum QueryPlanExplainer {
             result.append(try explain(read.sql, arguments: StatementArguments(read.arguments), strategy: "rollup",
                                       purpose: "\(stat.name)\(note) from \(r.tableName)", in: db))
             if let bucket = stat.bucket {
-                let (sql, arguments) = RollupStrategy.baseRowsStatement(stat, column: bucket.column, from: 0, to: 1, sums: read.needed)
+                let (sql, arguments) = RollupStrategy.baseRowsStatement(stat, column: bucket.column, ranges: [(0, 1)], sums: read.needed)
                 result.append(try explain(sql, arguments: StatementArguments(arguments), strategy: "rollup",
                                           purpose: "\(stat.name): a 15-minute bucket cut by a period boundary, from base rows", in: db))
             }
