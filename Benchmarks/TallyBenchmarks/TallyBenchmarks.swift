@@ -24,17 +24,18 @@ let benchmarks: @Sendable () -> Void = {
         // The same workloads `tally bench` times: the dashboard (floor and each
         // strategy, fanned out and on one connection), each table's scan,
         // revenue per month in UTC, module counts.
-        let workloads = EngineBenchmark.dashboardWorkloads() + EngineBenchmark.tableWorkloads() + EngineBenchmark.moduleWorkloads()
+        let workloads = EngineBenchmark.dashboardWorkloads(rollups: true) + EngineBenchmark.tableWorkloads()
+            + EngineBenchmark.moduleWorkloads(rollups: true)
         for workload in workloads {
             Benchmark("\(workload.name).\(suffix)") { benchmark async in
                 let db = database()
                 for _ in benchmark.scaledIterations { try! await workload.run(db) }
             }
         }
-        for strategy in Strategy.scans {
-            Benchmark("revenue.month.UTC.\(strategy.rawValue).\(suffix)") { benchmark async in
+        for strategy in Strategy.scans + [.rollup] {
+            Benchmark("revenue.month.Europe-Paris.\(strategy.rawValue).\(suffix)") { benchmark async in
                 let db = database()
-                let query = try! RevenueQuery(period: .month, zone: Zone.utc)
+                let query = try! RevenueQuery(period: .month, zone: Zone("Europe/Paris"))
                 for _ in benchmark.scaledIterations {
                     blackHole(try! await TallyEngine(database: db, cache: .disabled).revenue(query, strategy: strategy))
                 }
@@ -74,6 +75,34 @@ let benchmarks: @Sendable () -> Void = {
         for _ in benchmark.scaledIterations {
             cache.invalidateAll()
             blackHole(try! await engine.dashboard())
+        }
+    }
+
+    // What the rollups' triggers cost a writer: one payment inserted per
+    // iteration in a transaction rolled back at the end, on a writable copy
+    // of the indexed database, with and without the triggers.
+    for triggers in [true, false] {
+        Benchmark("write.insert-payment.\(triggers ? "rollups" : "plain")",
+                  configuration: .init(metrics: [.wallClock], scalingFactor: .kilo)) { benchmark in
+            let path = Fixtures.writableCopy()
+            let queue = try! DatabaseQueue(path: path)
+            try! queue.inDatabase { db in
+                try db.execute(sql: "BEGIN")
+                if !triggers {
+                    for name in try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'tally%'") {
+                        try db.execute(sql: "DROP TRIGGER \(name)")
+                    }
+                }
+                let insert = try db.makeStatement(sql: "INSERT INTO payments (bookingId, amount, status, createdAt) VALUES (1, ?, 'COMPLETED', ?)")
+                var i: Int64 = 0
+                benchmark.startMeasurement()
+                for _ in benchmark.scaledIterations {
+                    i += 1
+                    try insert.execute(arguments: [i % 10_000, 1_700_000_000_000 + i * 60_000])
+                }
+                benchmark.stopMeasurement()
+                try db.execute(sql: "ROLLBACK")
+            }
         }
     }
 

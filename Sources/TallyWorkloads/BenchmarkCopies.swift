@@ -16,11 +16,18 @@ public struct BenchmarkCopies: Sendable {
     /// when the copies have rollups.
     public let rollupsEnableSeconds: [Double]
 
-    /// Copies `source` twice into a new temporary directory, with rollups
-    /// enabled on both when `rollups` (timed).
-    public static func make(from source: TallyDatabase, rollups: Bool = false) throws -> BenchmarkCopies {
+    /// A new, empty temporary directory for the copies.
+    public static func makeDirectory() throws -> URL {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tally-bench-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        return directory
+    }
+
+    /// Copies `source` twice into `directory` (a new temporary one by
+    /// default), with rollups enabled on both when `rollups` (timed). On an
+    /// error the directory is removed.
+    public static func make(from source: TallyDatabase, rollups: Bool = false, in directory: URL? = nil) throws -> BenchmarkCopies {
+        let directory = try directory ?? makeDirectory()
         do {
             let with = directory.appendingPathComponent("with-indexes.sqlite").path
             let without = directory.appendingPathComponent("without-indexes.sqlite").path

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TallyTestSupport
 
 /// Files a user may point Tally at by mistake: one clear stderr line,
 /// exit 1, no crash, the file byte-identical afterwards.
@@ -29,7 +30,7 @@ struct BadFileTests {
     func empty() throws {
         let dir = try Dir()
         let path = dir.file("empty.sqlite")
-        FileManager.default.createFile(atPath: path, contents: Data())
+        #expect(FileManager.default.createFile(atPath: path, contents: Data()))
         try Self.expectRefused(path, mentioning: ["empty.sqlite", "empty"])
     }
 
@@ -90,7 +91,7 @@ struct BadFileTests {
         let dir = try Dir()
         let path = try Self.database(dir)
         // Another process takes an exclusive lock and holds it for 8 seconds.
-        let holder = Process()
+        let holder = ChildProcess()
         holder.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         holder.arguments = ["python3", "-c", """
             import sqlite3, sys, time

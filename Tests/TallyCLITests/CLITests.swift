@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TallyTestSupport
 
 /// Runs the built `tally` executable as a user would: exit statuses, one-line
 /// errors on stderr, files left untouched.
@@ -23,7 +24,7 @@ struct CLITests {
 
     /// Runs `tally` (or another `executable`) to its end.
     static func run(_ arguments: [String], executable: URL = binary) throws -> Result {
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = executable
         process.arguments = arguments
         let out = Pipe(), err = Pipe()
@@ -240,7 +241,7 @@ struct ServeTests {
         try CLITests.rollbackMode(db)
         let before = try CLITests.fingerprint(db)
 
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = CLITests.binary
         process.arguments = ["serve", "--db", db, "--port", "0"]
         let out = Pipe()

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TallyTestSupport
 
 /// `tally generate` killed with SIGKILL at random points: the database
 /// opens afterwards, passes `PRAGMA integrity_check`, and holds either
@@ -16,7 +17,7 @@ struct CrashSafetyTests {
         let dir = try CLITests.Directory()
         let path = dir.file("k.sqlite")
         #expect(try CLITests.run(["init", "--db", path]).status == 0)
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = CLITests.binary
         process.arguments = ["generate", "--db", path, "--bookings", "60000", "--quiet"]
         try process.run()

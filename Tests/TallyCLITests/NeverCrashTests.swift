@@ -94,7 +94,7 @@ struct NeverCrashTests {
         let server = try ServeProcess(db: db)
         defer { server.stop() }
         // Day buckets over 200 years: a body of several megabytes, read at 1 MB/s.
-        let curl = Process()
+        let curl = ChildProcess()
         curl.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         curl.arguments = ["curl", "-s", "--limit-rate", "1M", "-D", dir.file("headers"), "-o", dir.file("body"), "-w", "%{http_code} %{size_download}",
                           server.url + "/api/revenue?period=day&from=1900-01-01&to=2100-01-01"]
@@ -125,7 +125,7 @@ struct NeverCrashTests {
         let dir = try CLITests.Directory()
         let db = dir.file("b.sqlite")
         #expect(try CLITests.run(["generate", "--db", db, "--bookings", "20000"]).status == 0)
-        let bench = Process()
+        let bench = ChildProcess()
         bench.executableURL = CLITests.binary
         bench.arguments = ["bench", "--db", db, "--runs", "50", "--format", "table"]
         let err = Pipe()
@@ -151,7 +151,7 @@ struct NeverCrashTests {
 
 /// A `tally serve` process on a free port.
 final class ServeProcess {
-    let process = Process()
+    let process = ChildProcess()
     let url: String
 
     init(db: String, arguments: [String] = []) throws {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TallyTestSupport
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -31,7 +32,7 @@ struct RollupCLITests {
         let dir = try CLITests.Directory()
         let path = dir.file("k.sqlite")
         try FileManager.default.copyItem(atPath: try Self.generated.get(), toPath: path)
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = CLITests.binary
         process.arguments = ["rollups", "enable", "--db", path]
         process.standardOutput = FileHandle.nullDevice
@@ -104,7 +105,7 @@ struct RollupCLITests {
         let server = try ServeProcess(db: db)
         defer { server.stop() }
 
-        let writer = Process()
+        let writer = ChildProcess()
         writer.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         writer.arguments = ["python3", "-c", Self.writer, db, log, "300"]
         try writer.run()

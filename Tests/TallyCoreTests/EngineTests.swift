@@ -143,7 +143,7 @@ struct EngineTests {
         let stat = Stat(name: "bookings.byServiceTypePerMonth", table: "bookings", groupBy: ["serviceType"],
                         bucket: .init(column: "createdAt", grid: grid), aggregates: [.count, .sum("price"), .max("price")])
         let engine = TallyEngine(database: database)
-        let expected = try await database.reader.read { db in
+        let expected = try database.reader.read { db in
             try Row.fetchAll(db, sql: """
                 SELECT serviceType, strftime('%m', createdAt / 1000, 'unixepoch') - 1, COUNT(*), SUM(price), MAX(price)
                 FROM bookings WHERE createdAt >= 1704067200000 AND createdAt < 1735689600000 GROUP BY 1, 2
@@ -239,8 +239,8 @@ final class LogCollector: LogHandler, @unchecked Sendable {
         set { metadata[key] = newValue }
     }
 
-    func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String, function: String, line: UInt) {
-        records.withLock { $0.append((level, message.description, metadata ?? [:])) }
+    func log(event: LogEvent) {
+        records.withLock { $0.append((event.level, event.message.description, event.metadata ?? [:])) }
     }
 
     var messages: [(Logger.Level, String, Logger.Metadata)] { records.load() }

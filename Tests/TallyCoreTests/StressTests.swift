@@ -21,7 +21,7 @@ struct StressTests {
         let initialPayments = try await setup.reader.read { try Int64.fetchOne($0, sql: "SELECT COUNT(*) FROM payments")! }
         try setup.close()
 
-        let writer = Process()
+        let writer = ChildProcess()
         writer.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         writer.arguments = ["python3", "-c", """
             import sqlite3, sys, time, random

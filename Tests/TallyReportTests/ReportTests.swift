@@ -60,7 +60,7 @@ struct ReportTests {
         #expect(html.contains("id=\"bookings-total\">\(ReportFormat.count(dashboard.bookings.total))<"))
         // Top organizations: by active modules, then id; equal to a plain SQL ranking.
         let top = try Self.table(html, id: "organizations")
-        let expected = try await pool.reader.read { db in
+        let expected = try pool.reader.read { db in
             try Row.fetchAll(db, sql: """
                 SELECT o.id, COUNT(m.id) AS n FROM organizations o
                 LEFT JOIN modules m ON m.organizationId = o.id AND m.isActive = 1

@@ -1,7 +1,7 @@
 public import Foundation
 public import Metrics
 public import TallyCore
-public import GRDB
+import GRDB
 
 /// Temporary database files for tests, removed with their directory.
 public final class TemporaryDirectory: Sendable {
@@ -128,7 +128,7 @@ public struct TestFailure: Error, Hashable {
 /// Runs a program to its end.
 @discardableResult
 public func runProcess(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
-    let process = Process()
+    let process = ChildProcess()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     process.arguments = [executable] + arguments
     let pipe = Pipe()
@@ -138,4 +138,49 @@ public func runProcess(_ executable: String, _ arguments: [String]) throws -> (s
     let data = pipe.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+}
+
+/// Runs code with the process's current directory set to another one (the
+/// documentation examples name relative paths). One at a time; every other
+/// test uses absolute paths.
+public enum CurrentDirectory {
+    private static let lock = AsyncLock()
+
+    public static func with<T>(_ path: String, _ body: () async throws -> T) async throws -> T {
+        await lock.acquire()
+        let previous = FileManager.default.currentDirectoryPath
+        guard FileManager.default.changeCurrentDirectoryPath(path) else {
+            lock.release()
+            throw TestFailure(id: 0)
+        }
+        defer {
+            _ = FileManager.default.changeCurrentDirectoryPath(previous)
+            lock.release()
+        }
+        return try await body()
+    }
+}
+
+/// A lock that async code waits on without blocking a thread.
+final class AsyncLock: Sendable {
+    private let state = Locked<(held: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+
+    func acquire() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let resumeNow = state.withLock { s -> Bool in
+                if s.held { s.waiters.append(continuation); return false }
+                s.held = true
+                return true
+            }
+            if resumeNow { continuation.resume() }
+        }
+    }
+
+    func release() {
+        let next = state.withLock { s -> CheckedContinuation<Void, Never>? in
+            if s.waiters.isEmpty { s.held = false; return nil }
+            return s.waiters.removeFirst()
+        }
+        next?.resume()
+    }
 }

@@ -57,17 +57,24 @@ struct Bench: AsyncParsableCommand {
 
     func run() async throws {
         let source = try TallyDatabase.openReadOnly(path: database.db)
-        let copies: BenchmarkCopies
         let rollups = !noRollups
-        if output.resolved == .table, rollups { printError("copying \(database.db) and enabling rollups on the copies …") }
-        do { copies = try BenchmarkCopies.make(from: source, rollups: rollups) } catch { throw TallyError.wrapping(error, path: database.db) }
-        try source.close()
-        let cleanup = RemoveOnSignal(copies.directory)
+        // The directory exists, and Ctrl-C removes it, before anything is copied.
+        let directory: URL
+        do { directory = try BenchmarkCopies.makeDirectory() } catch { throw TallyError.wrapping(error, path: database.db) }
+        let cleanup = RemoveOnSignal(directory)
         defer {
-            copies.remove()
+            try? FileManager.default.removeItem(at: directory)
             cleanup.cancel()
         }
-        if output.resolved == .table { printError("measuring copies of \(database.db) in \(copies.directory.path) …") }
+        if output.resolved == .table {
+            printError("measuring copies of \(database.db) in \(directory.path) …")
+            if rollups { printError("copying, and enabling rollups on the copies …") }
+        }
+        let copies: BenchmarkCopies
+        do { copies = try BenchmarkCopies.make(from: source, rollups: rollups, in: directory) } catch {
+            throw TallyError.wrapping(error, path: database.db)
+        }
+        try source.close()
         var variants: [Variant] = []
         for (index, (name, path)) in [("with indexes", copies.withIndexes), ("without indexes", copies.withoutIndexes)].enumerated() {
             let db = try TallyDatabase.openReadOnly(path: path)

@@ -7,8 +7,8 @@ struct Demo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Create (once) a demo database with 1M bookings, then print the dashboard and monthly revenue.",
         discussion: """
-            The database is ./tally-demo.sqlite unless --db says otherwise; a second run reuses it (and says \
-            so: pass --regenerate to build it again with other --bookings or --seed).
+            The database is ./tally-demo.sqlite unless --db says otherwise, created with rollups enabled; a \
+            second run reuses it (and says so: pass --regenerate to build it again with other --bookings or --seed).
 
             Examples:
               tally demo
@@ -39,6 +39,16 @@ struct Demo: AsyncParsableCommand {
             printError("\(regenerate ? "regenerating" : "creating") \(db) with \(grouped(Int64(bookings))) bookings (seed \(seed))…")
             let report = try GenerateRunner.run(path: db, bookings: bookings, seed: seed, replace: regenerate, showProgress: true)
             printError(GenerateRunner.summaryLine(report))
+            // Rollups on: answers after a write cost O(groups), not a scan.
+            let writer = try TallyDatabase.openForWriting(path: db)
+            do {
+                if try await !Rollups.status(of: writer).allIntact { try Rollups.enable(on: writer) }
+                try writer.close()
+            } catch {
+                try? writer.close()
+                throw TallyError.wrapping(error, path: db)
+            }
+            printError("rollups enabled (tally rollups status --db \(db))")
         } else {
             let existing = try countBookings()
             var note = "reusing \(db) (\(grouped(existing)) bookings)"

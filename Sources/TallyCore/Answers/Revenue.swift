@@ -60,9 +60,7 @@ public struct RevenueQuery: Sendable, Hashable {
     package func grid(in db: Database, execution: Execution = Execution()) throws -> PeriodGrid {
         var from = self.from, to = self.to
         if from == nil || to == nil {
-            let indexed = try IndexManager.hasRangeIndex(on: "payments", column: "createdAt", after: ["status"], in: db)
-            let (first, last) = try StatSQL.extent(of: "createdAt", in: "payments", where: ["status = ?"],
-                                                   arguments: ["COMPLETED".databaseValue], indexed: indexed, in: db, execution: execution)
+            let (first, last) = try dataRange(in: db, execution: execution)
             if let first, let last {
                 let supported = Double(Zone.supportedRange.lowerBound)...Double(Zone.supportedRange.upperBound)
                 guard supported.contains(first), supported.contains(last) else {
@@ -86,6 +84,50 @@ public struct RevenueQuery: Sendable, Hashable {
         } catch let error as TallyError where self.from == nil || self.to == nil {
             throw TallyError(.state, error.message + " (the data's own range; pass from and to to choose one)")
         }
+    }
+}
+
+extension RevenueQuery {
+    /// The first and last COMPLETED payment's `createdAt` (numbers only), or
+    /// as much of them as fixes the grid: from the revenue rollup when the
+    /// computation reads rollups (two index steps, even without an index on
+    /// `payments`), from the table otherwise (O(log n) with
+    /// `idx_payments_status_createdAt`, a scan without).
+    func dataRange(in db: Database, execution: Execution) throws -> (first: Double?, last: Double?) {
+        let stat = Self.stat(grid: .placeholder)
+        func exact(from low: Int64? = nil, to high: Int64? = nil) throws -> (min: Double?, max: Double?) {
+            let indexed = try IndexManager.hasRangeIndex(on: "payments", column: "createdAt", after: ["status"], in: db)
+            var conditions = ["status = ?"]
+            var arguments: [DatabaseValue] = ["COMPLETED".databaseValue]
+            if let low, let high {
+                conditions.append("createdAt >= ? AND createdAt < ?")
+                arguments += [low.databaseValue, high.databaseValue]
+            }
+            return try StatSQL.extent(of: "createdAt", in: "payments", where: conditions, arguments: arguments,
+                                      indexed: indexed, in: db, execution: execution)
+        }
+        guard let catalog = execution.catalog, let rollup = catalog.rollup(for: stat) else {
+            let range = try exact()
+            return (range.min, range.max)
+        }
+        guard let (low, high) = try RollupStrategy.bucketRange(of: rollup, in: db, execution: execution) else { return (nil, nil) }
+        // A 15-minute bucket lies in one period unless a period boundary
+        // cuts it (zones and eras off the quarter hour): then the exact time
+        // decides, read from that bucket's base rows.
+        let m = RollupDefinition.bucketMilliseconds
+        func periodStart(_ t: Int64) -> CivilDate { period.start(of: zone.local(t).date) }
+        func resolve(_ b: Int64, first: Bool) throws -> Double? {
+            let (start, overflow) = b.multipliedReportingOverflow(by: m)
+            let (end, overflow2) = start.addingReportingOverflow(m)
+            guard !overflow, !overflow2, Zone.supportedRange.contains(start), Zone.supportedRange.contains(end - 1) else {
+                let range = try exact()  // outside the calendar: the exact values, for the error message
+                return first ? range.min : range.max
+            }
+            if periodStart(start) == periodStart(end - 1) { return Double(start) }
+            let range = try exact(from: start, to: end)
+            return first ? range.min : range.max
+        }
+        return (try resolve(low, first: true), try resolve(high, first: false))
     }
 }
 

@@ -86,8 +86,12 @@ public final class StatsCache: Sendable {
     /// A cache validating against `database` (see `TallyDatabase.cache` for
     /// the one engines share by default).
     ///
-    /// - parameter metricsFactory: where its counters go; the global
-    ///   `MetricsSystem` unless a test passes its own.
+    /// - parameters:
+    ///   - database: the file whose commits invalidate entries.
+    ///   - policy: bounds and TTL classes.
+    ///   - logger: where load failures and stale serving are logged.
+    ///   - metricsFactory: where its counters go; the global
+    ///     `MetricsSystem` unless a test passes its own.
     public convenience init(database: TallyDatabase, policy: CachePolicy = CachePolicy(),
                             logger: Logger = Logger(label: "tally.cache"), metricsFactory: (any MetricsFactory)? = nil) {
         self.init(policy: policy, monitor: database.monitor, logger: logger, metricsFactory: metricsFactory)
@@ -119,6 +123,7 @@ public final class StatsCache: Sendable {
     /// The value for `key`: cached, joined, or loaded once for all concurrent callers.
     ///
     /// - parameters:
+    ///   - key: what the value is (the answer's kind and parameters).
     ///   - tables: the tables the value is computed from (for precise invalidation).
     ///   - lifetime: its TTL class.
     ///   - load: computes the value; cancelled only when every request

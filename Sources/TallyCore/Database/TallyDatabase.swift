@@ -78,8 +78,11 @@ public final class TallyDatabase: Sendable {
     /// database, or a queue), checking that the contract's tables and
     /// columns are there.
     ///
-    /// - parameter metricsFactory: where the engine's and cache's metrics go;
-    ///   the global `MetricsSystem` unless a test passes its own.
+    /// - parameters:
+    ///   - reader: the embedder's pool or queue.
+    ///   - settings: reader permits and timeouts.
+    ///   - metricsFactory: where the engine's and cache's metrics go;
+    ///     the global `MetricsSystem` unless a test passes its own.
     public convenience init(_ reader: any DatabaseReader, settings: PoolSettings = PoolSettings(),
                             metricsFactory: (any MetricsFactory)? = nil) throws {
         try reader.read { db in try SchemaValidator.validate(db, path: reader.path) }
@@ -216,8 +219,12 @@ public final class TallyDatabase: Sendable {
     /// path is missing or an empty file. Refuses any other file that is not a
     /// Tally database, leaving it untouched.
     ///
-    /// - parameter withIndexes: whether a newly created schema gets the
-    ///   documented indexes.
+    /// - parameters:
+    ///   - path: the database file.
+    ///   - withIndexes: whether a newly created schema gets the
+    ///     documented indexes.
+    ///   - settings: reader permits and timeouts.
+    ///   - metricsFactory: where the engine's and cache's metrics go.
     public static func openForWriting(path: String, withIndexes: Bool = true, settings: PoolSettings = PoolSettings(),
                                       metricsFactory: (any MetricsFactory)? = nil) throws -> TallyDatabase {
         let state = try fileState(at: path)

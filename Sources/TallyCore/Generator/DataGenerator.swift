@@ -8,8 +8,8 @@ public import Logging
 /// For example:
 ///
 /// ```swift
-/// let pool = try TallyDatabase.openForWriting(path: "demo.sqlite")
-/// let report = try DataGenerator(bookings: 100_000, seed: 42).run(in: pool)
+/// let database = try TallyDatabase.openForWriting(path: "demo.sqlite")
+/// let report = try DataGenerator(bookings: 100_000, seed: 42).run(on: database)
 /// print(report.rowsPerSecond)
 /// ```
 ///
@@ -108,6 +108,17 @@ public struct DataGenerator: Sendable {
     static let minute: Int64 = 60_000
     static let hour: Int64 = 3_600_000
     static let day: Int64 = 86_400_000
+
+    /// Generates into `database`, opened for writing.
+    ///
+    /// - throws: `TallyError.Kind.file` when it was opened read-only.
+    public func run(on database: TallyDatabase, logger: Logger = Logger(label: "tally.generator"),
+                    progress: (@Sendable (Progress) -> Void)? = nil) throws -> Report {
+        guard let writer = database.writer else {
+            throw TallyError(.file, "\(database.path) is open read-only; generating needs it opened for writing", path: database.path)
+        }
+        return try run(in: writer, logger: logger, progress: progress)
+    }
 
     public func run(in pool: DatabasePool, logger: Logger = Logger(label: "tally.generator"),
                     progress: (@Sendable (Progress) -> Void)? = nil) throws -> Report {

@@ -229,6 +229,18 @@ enum RollupStrategy {
         return result
     }
 
+    /// The first and last 15-minute bucket holding rows of a time-bucketed
+    /// rollup: two steps of its key index. Nil when it holds none.
+    static func bucketRange(of r: RollupDefinition, in db: Database, execution: Execution) throws -> (Int64, Int64)? {
+        guard r.bucketColumn != nil, r.groupBy.isEmpty else { return nil }
+        try execution.checkCancellation()
+        execution.ran(2)
+        let select = "SELECT CAST(b AS INTEGER) FROM \(r.tableName) WHERE n > 0 AND typeof(b) = 'integer' ORDER BY b"
+        guard let low = try Int64.fetchOne(db, sql: select + " LIMIT 1"),
+              let high = try Int64.fetchOne(db, sql: select + " DESC LIMIT 1") else { return nil }
+        return (low, high)
+    }
+
     /// The read of base rows in `ranges` of the stat's bucket column (cut
     /// 15-minute buckets), with the column itself first.
     static func baseRowsStatement(_ stat: Stat, column: String, ranges: [(Int64, Int64)],

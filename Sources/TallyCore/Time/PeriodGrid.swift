@@ -10,8 +10,8 @@
 /// let grid = try PeriodGrid(period: .month, zone: zone,
 ///                           from: try TimestampParser.parse("2024-01-01", zone: zone),
 ///                           to: try TimestampParser.parse("2025-01-01", zone: zone))
-/// grid.count               // 12
-/// grid.label(ofBucket: 3)  // "2024-04-01T00:00:00+02:00"
+/// let months = grid.count              // 12
+/// let april = grid.label(ofBucket: 3)  // "2024-04-01T00:00:00+02:00"
 /// ```
 ///
 /// A local date that does not exist in the zone (Pacific/Apia skipped

@@ -11,7 +11,7 @@ import Foundation
 ///
 /// ```swift
 /// let paris = try Zone("Europe/Paris")
-/// paris.format(1_711_839_600_000)  // "2024-03-31T01:00:00+01:00"
+/// let text = paris.format(1_711_839_600_000)  // "2024-03-31T00:00:00+01:00"
 /// ```
 public struct Zone: Sendable, Hashable {
     public let identifier: String
