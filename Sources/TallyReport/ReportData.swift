@@ -12,6 +12,14 @@ public struct ReportData: Sendable, Codable, Equatable {
     public var tallyVersion: String
     /// ISO 8601 UTC; the only part of a report that changes between runs on the same data.
     public var generatedAt: String
+    /// Whether the revenue's `from` / `to` were asked for, rather than the data's own.
+    public var fromRequested: Bool
+    public var toRequested: Bool
+    /// The first and last completed payment's `createdAt` (ISO 8601 UTC, or
+    /// the stored milliseconds when outside the years 0000–9999); nil
+    /// without completed payments.
+    public var firstCompletedPayment: String?
+    public var lastCompletedPayment: String?
 
     public static let topCount = 10
 
@@ -27,10 +35,22 @@ public struct ReportData: Sendable, Codable, Equatable {
             let organizations = try TallyEngine.moduleCounts(ids: nil, strategy: strategy == .rollup ? .rollup : .grouped,
                                                              in: db, execution: execution)
             let top = organizations.sorted { ($0.activeModules, $1.id) > ($1.activeModules, $0.id) }.prefix(topCount)
+            let (first, last) = try query.dataRange(in: db, execution: execution)
             return (ReportData(dashboard: dashboard, revenue: revenue, topOrganizations: Array(top),
                                databaseName: databaseName, tallyVersion: tallyVersion,
-                               generatedAt: ISOTimestamp.string(now)), [])
+                               generatedAt: ISOTimestamp.string(now), fromRequested: query.from != nil,
+                               toRequested: query.to != nil, firstCompletedPayment: first.map(timestamp),
+                               lastCompletedPayment: last.map(timestamp)), [])
         }
         return data
+    }
+
+    /// A stored `createdAt` (milliseconds) as ISO 8601 UTC, or as the number
+    /// when no calendar date represents it.
+    static func timestamp(_ milliseconds: Double) -> String {
+        guard milliseconds.isFinite, Double(Zone.supportedRange.lowerBound)...Double(Zone.supportedRange.upperBound) ~= milliseconds else {
+            return "\(milliseconds) ms"
+        }
+        return ISOTimestamp.string(Date(timeIntervalSince1970: (milliseconds / 1_000).rounded(.down)))
     }
 }

@@ -20,10 +20,17 @@ public enum ReportRenderer {
         let bars = r.buckets.map { SVGBarChart.Bar(label: ReportFormat.bucketLabel($0.start, period: r.period), value: $0.amount.double / 100) }
         body += "<section><h2>Revenue per \(r.period)</h2>"
         body += SVGBarChart(bars: bars, title: "Revenue per \(r.period)", valueFormat: { ReportFormat.money(.real($0 * 100)) }).render()
-        body += table(id: "revenue", headers: ["start", "payments", "amount"], rows: r.buckets.map {
+        body += table(id: "revenue", headers: ["start", "payments", "amount (major units)"], rows: r.buckets.map {
             [$0.start, ReportFormat.count($0.count), ReportFormat.money($0.amount)]
         } + [["total", ReportFormat.count(r.total.count), ReportFormat.money(r.total.amount)]], collapsed: true)
         body += "</section>\n"
+
+        body += "<section><h2>Payments by status</h2><div class=\"grid2\"><div>"
+        body += SVGHorizontalBars(items: d.payments.byStatus.map { (label: $0.key, value: $0.value.count) }).render()
+        body += "</div><div>"
+        body += table(id: "payments-status", headers: ["status", "payments", "amount (major units)"],
+                      rows: paymentRows(d), collapsed: false)
+        body += "</div></div></section>\n"
 
         body += "<section class=\"grid2\">"
         for (title, id, items) in breakdowns(d) { body += panel(title, id: id, items) }
@@ -34,8 +41,7 @@ public enum ReportRenderer {
                       rows: data.topOrganizations.map { [$0.id, $0.name ?? "", ReportFormat.count($0.activeModules)] }, collapsed: false)
         body += "</section>\n"
 
-        let range = r.from.map { "\($0) to \(r.to ?? "")" } ?? "no payments"
-        body += "<footer>Data range: \(HTML.escape(range)) · generated \(HTML.escape(data.generatedAt)) · database \(HTML.escape(data.databaseName)) · Tally \(HTML.escape(data.tallyVersion))</footer>"
+        body += "<footer>\(HTML.escape(ranges(data))) · generated \(HTML.escape(data.generatedAt)) · database \(HTML.escape(data.databaseName)) · Tally \(HTML.escape(data.tallyVersion))</footer>"
         return """
             <!DOCTYPE html>
             <html lang="en"><head><meta charset="utf-8"><title>Tally report: \(HTML.escape(data.databaseName))</title>
@@ -43,7 +49,7 @@ public enum ReportRenderer {
             <style>
             body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:24px auto;max-width:1000px;color:#1d2430;background:#fff}
             h1{margin:0 0 4px;font-size:26px}h2{font-size:17px;margin:28px 0 8px}.sub{color:#5b6575;margin:0}
-            .cards{display:grid;grid-template-columns:repeat(4,1fr);gap:12px;margin-top:20px}
+            .cards{display:grid;grid-template-columns:repeat(5,1fr);gap:12px;margin-top:20px}
             .card{border:1px solid #dde3ea;border-radius:8px;padding:10px 12px}.label{color:#5b6575;font-size:12px}.value{font-size:20px;font-weight:600;margin-top:4px}
             .grid2{display:grid;grid-template-columns:1fr 1fr;gap:8px 24px}
             svg{width:100%;height:auto}.bar{fill:#3b7dd8}.grid{stroke:#e6eaef}.baseline{stroke:#8a94a3}.axis{font-size:11px;fill:#5b6575}.note{font-size:14px;fill:#8a94a3}
@@ -62,12 +68,49 @@ public enum ReportRenderer {
             ("Users", ReportFormat.count(d.users.total), "users-total"),
             ("Active users", ReportFormat.count(d.users.active), "users-active"),
             ("Bookings", ReportFormat.count(d.bookings.total), "bookings-total"),
-            ("Revenue", ReportFormat.money(d.payments.revenue), "revenue"),
-            ("Refunded", ReportFormat.money(d.payments.refunded), "refunded"),
+            ("Payments", ReportFormat.count(d.payments.total), "payments-total"),
+            ("Revenue (major units)", ReportFormat.money(d.payments.revenue), "revenue"),
+            ("Refunded (major units)", ReportFormat.money(d.payments.refunded), "refunded"),
+            ("Refunded payments", ReportFormat.count(d.payments.byStatus["REFUNDED"]?.count ?? 0), "refunded-count"),
             ("Drivers available", "\(ReportFormat.count(d.drivers.available)) / \(ReportFormat.count(d.drivers.total))", "drivers"),
             ("Vehicles available", "\(ReportFormat.count(d.vehicles.available)) / \(ReportFormat.count(d.vehicles.total))", "vehicles"),
             ("Average rating", d.drivers.averageRating.map { String(format: "%.2f", $0) } ?? "–", "rating"),
         ]
+    }
+
+    /// Count and amount per payment status, then the total: what the HTML and
+    /// Markdown tables show.
+    private static func paymentRows(_ d: Dashboard) -> [[String]] {
+        d.payments.byStatus.map { [$0.key, ReportFormat.count($0.value.count), ReportFormat.money($0.value.amount)] }
+            + [["total", ReportFormat.count(d.payments.total), totalAmount(d).map(ReportFormat.money) ?? "–"]]
+    }
+
+    /// The sum of every status's amount, added as SQL's `SUM` would; nil
+    /// where SQL reports an overflow (shown as "–", never a wrong number).
+    static func totalAmount(_ d: Dashboard) -> Amount? {
+        try? d.payments.byStatus.reduce(Amount.integer(0)) { sum, entry in try sum.adding(entry.value.amount, column: "amount") }
+    }
+
+    /// The footer's ranges, each labelled: the revenue's (asked for, or the
+    /// data's own) and the completed payments' (what the data holds).
+    static func ranges(_ data: ReportData) -> String {
+        let r = data.revenue
+        var parts: [String] = []
+        if let from = r.from, let to = r.to {
+            let origin = switch (data.fromRequested, data.toRequested) {
+            case (true, true): "requested"
+            case (false, false): "the data's own"
+            case (true, false): "from requested, to the data's"
+            case (false, true): "from the data's, to requested"
+            }
+            parts.append("Revenue range (\(origin)): \(from) to \(to)")
+        } else {
+            parts.append("Revenue range: no completed payments")
+        }
+        if let first = data.firstCompletedPayment, let last = data.lastCompletedPayment {
+            parts.append("completed payments in the data: \(first) to \(last)")
+        }
+        return parts.joined(separator: " · ")
     }
 
     /// The per-key breakdowns both formats show: title, HTML id, (key, count).
@@ -96,46 +139,47 @@ public enum ReportRenderer {
 
     public static func markdown(_ data: ReportData) -> String {
         let d = data.dashboard, r = data.revenue
-        func row(_ cells: [String]) -> String { "| " + cells.map { $0.replacingOccurrences(of: "|", with: "\\|") }.joined(separator: " | ") + " |" }
-        var lines = ["# Tally report: \(data.databaseName)", ""]
+        func row(_ cells: [String]) -> String { "| " + cells.map(MarkdownText.escape).joined(separator: " | ") + " |" }
+        var lines = ["# Tally report: \(MarkdownText.escape(data.databaseName))", ""]
         lines += ["| metric | value |", "|---|---:|"]
         lines += headline(d).map { row([$0.label.lowercased(), $0.value]) }
-        lines += ["", "## Revenue per \(r.period) (\(r.timeZone))", "", "| start | payments | amount |", "|---|---:|---:|"]
+        lines += ["", "## Revenue per \(r.period) (\(MarkdownText.escape(r.timeZone)))", "",
+                  "| start | payments | amount (major units) |", "|---|---:|---:|"]
         lines += r.buckets.map { row([$0.start, ReportFormat.count($0.count), ReportFormat.money($0.amount)]) }
         lines.append(row(["total", ReportFormat.count(r.total.count), ReportFormat.money(r.total.amount)]))
+        lines += ["", "## Payments by status", "", "| status | payments | amount (major units) |", "|---|---:|---:|"]
+        lines += paymentRows(d).map(row)
         for (title, _, items) in breakdowns(d) {
             lines += ["", "## \(title)", "", "| key | count |", "|---|---:|"] + items.map { row([$0.0, ReportFormat.count($0.1)]) }
         }
         lines += ["", "## Top organizations by active modules", "", "| organization | name | active modules |", "|---|---|---:|"]
         lines += data.topOrganizations.map { row([$0.id, $0.name ?? "", ReportFormat.count($0.activeModules)]) }
-        lines += ["", "Data range: \(r.from.map { "\($0) to \(r.to ?? "")" } ?? "no payments") · generated \(data.generatedAt) · database \(data.databaseName) · Tally \(data.tallyVersion)", ""]
+        lines += ["", MarkdownText.escape("\(ranges(data)) · generated \(data.generatedAt) · database \(data.databaseName) · Tally \(data.tallyVersion)"), ""]
         return lines.joined(separator: "\n")
     }
 
     // MARK: - CSV
 
-    /// File name → contents: `dashboard.csv`, `revenue.csv`, `organizations.csv`.
+    /// File name → contents: `dashboard.csv`, `revenue.csv`, `payments.csv`,
+    /// `organizations.csv`. Amounts are in minor units (`amount_minor`), as in
+    /// the JSON answers.
     public static func csvFiles(_ data: ReportData) -> [String: String] {
-        let r = data.revenue
-        var revenue = ["start,count,amount"] + r.buckets.map { "\($0.start),\($0.count),\($0.amount)" }
+        let r = data.revenue, d = data.dashboard
+        var revenue = ["start,count,amount_minor"] + r.buckets.map { "\($0.start),\($0.count),\($0.amount)" }
         revenue.append("total,\(r.total.count),\(r.total.amount)")
+        let payments = ["status,count,amount_minor"]
+            + d.payments.byStatus.map { [$0.key, "\($0.value.count)", "\($0.value.amount)"].map(csvField).joined(separator: ",") }
+            + ["total,\(d.payments.total),\(totalAmount(d).map { "\($0)" } ?? "")"]
         let organizations = ["id,name,activeModules"] + data.topOrganizations.map {
             [$0.id, $0.name ?? "", "\($0.activeModules)"].map(csvField).joined(separator: ",")
         }
         return [
             "dashboard.csv": data.dashboard.csv + "\n",
             "revenue.csv": revenue.joined(separator: "\n") + "\n",
+            "payments.csv": payments.joined(separator: "\n") + "\n",
             "organizations.csv": organizations.joined(separator: "\n") + "\n",
         ]
     }
-}
-
-/// CSV field quoting (RFC 4180), shared with the CLI's `--format csv`.
-package func csvField(_ s: String) -> String {
-    if s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) {
-        return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-    }
-    return s
 }
 
 extension Dashboard {
@@ -155,9 +199,11 @@ extension Dashboard {
         add("bookings", "", "total", "\(d.bookings.total)")
         for e in d.bookings.byStatus { add("bookings.byStatus", e.key, "count", "\(e.value)") }
         for e in d.bookings.byServiceType { add("bookings.byServiceType", e.key, "count", "\(e.value)") }
-        add("payments", "", "total", "\(d.payments.total)"); add("payments", "", "revenue", "\(d.payments.revenue)")
-        add("payments", "", "refunded", "\(d.payments.refunded)")
-        for e in d.payments.byStatus { add("payments.byStatus", e.key, "count", "\(e.value.count)"); add("payments.byStatus", e.key, "amount", "\(e.value.amount)") }
+        add("payments", "", "total", "\(d.payments.total)"); add("payments", "", "revenue_minor", "\(d.payments.revenue)")
+        add("payments", "", "refunded_minor", "\(d.payments.refunded)")
+        for e in d.payments.byStatus {
+            add("payments.byStatus", e.key, "count", "\(e.value.count)"); add("payments.byStatus", e.key, "amount_minor", "\(e.value.amount)")
+        }
         add("modules", "", "total", "\(d.modules.total)"); add("modules", "", "active", "\(d.modules.active)")
         add("modules", "", "organizations", "\(d.modules.organizations)")
         return lines.joined(separator: "\n")

@@ -81,12 +81,109 @@ struct ReportTests {
         let pool = try generatedDatabase(in: dir, bookings: 1_000)
         let data = try await Self.collect(pool, try RevenueQuery(period: "year"))
         let files = ReportRenderer.csvFiles(data)
-        #expect(Set(files.keys) == ["dashboard.csv", "revenue.csv", "organizations.csv"])
+        #expect(Set(files.keys) == ["dashboard.csv", "revenue.csv", "payments.csv", "organizations.csv"])
+        #expect(files["revenue.csv"]!.hasPrefix("start,count,amount_minor\n"))
         let revenue = files["revenue.csv"]!.split(separator: "\n").dropFirst().map { $0.split(separator: ",") }
         #expect(revenue.dropLast().map { Int64($0[2])! } == data.revenue.buckets.map { $0.amount.integer! })
-        #expect(files["dashboard.csv"]!.contains("payments,,revenue,\(data.dashboard.payments.revenue)\n"))
+        #expect(files["dashboard.csv"]!.contains("payments,,revenue_minor,\(data.dashboard.payments.revenue)\n"))
         let markdown = ReportRenderer.markdown(data)
         #expect(markdown.contains("| bookings | \(ReportFormat.count(data.dashboard.bookings.total)) |"))
+    }
+
+    @Test("the payments section: count and amount per status, the total and the refunded count, as plain SQL gives them, in every format")
+    func payments() async throws {
+        let dir = try TemporaryDirectory()
+        let pool = try generatedDatabase(in: dir, bookings: 2_000)
+        let data = try await Self.collect(pool, try RevenueQuery(period: "month"))
+        let expected = try await pool.reader.read { db in
+            try Row.fetchAll(db, sql: "SELECT status, COUNT(*), SUM(amount) FROM payments GROUP BY status ORDER BY status")
+                .map { [$0[0] as String, "\($0[1] as Int64)", "\($0[2] as Int64)"] }
+        }
+        let totals = try await pool.reader.read { db in try Row.fetchOne(db, sql: "SELECT COUNT(*), SUM(amount) FROM payments")! }
+        let refunded: Int64 = try await pool.reader.read { db in
+            try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM payments WHERE status = 'REFUNDED'")!
+        }
+        #expect(expected.count == 4 && refunded > 0)
+
+        let html = ReportRenderer.html(data)
+        let rows = try Self.table(html, id: "payments-status")
+        #expect(rows.dropLast().map { [$0[0], "\(Self.number($0[1]))", "\(Self.number($0[2]))"] }.sorted { $0[0] < $1[0] } == expected)
+        #expect(rows.last.map { [$0[0], "\(Self.number($0[1]))", "\(Self.number($0[2]))"] }
+                == ["total", "\(totals[0] as Int64)", "\(totals[1] as Int64)"])
+        #expect(html.contains("id=\"refunded-count\">\(ReportFormat.count(refunded))<"))
+        #expect(html.contains("id=\"payments-total\">\(ReportFormat.count(totals[0] as Int64))<"))
+        #expect(html.contains("<th>amount (major units)</th>"))
+
+        let csv = try #require(ReportRenderer.csvFiles(data)["payments.csv"])
+        let csvRows = csv.split(separator: "\n").map { $0.split(separator: ",").map(String.init) }
+        #expect(csvRows.first == ["status", "count", "amount_minor"])
+        #expect(Array(csvRows.dropFirst().dropLast()).sorted { $0[0] < $1[0] } == expected)
+        #expect(csvRows.last == ["total", "\(totals[0] as Int64)", "\(totals[1] as Int64)"])
+
+        let markdown = ReportRenderer.markdown(data)
+        #expect(markdown.contains("## Payments by status"))
+        for row in expected {
+            let amount = ReportFormat.money(.integer(Int64(row[2])!))
+            #expect(markdown.contains("| \(row[0].replacingOccurrences(of: "_", with: "\\_")) | \(ReportFormat.count(Int64(row[1])!)) | \(amount) |"))
+        }
+    }
+
+    @Test("the footer labels the revenue's range (requested or the data's) and the completed payments' range")
+    func footerRanges() async throws {
+        let dir = try TemporaryDirectory()
+        let pool = try generatedDatabase(in: dir, bookings: 1_000)
+        let (first, last) = try await pool.reader.read { db -> (Int64, Int64) in
+            let row = try Row.fetchOne(db, sql: "SELECT MIN(createdAt), MAX(createdAt) FROM payments WHERE status = 'COMPLETED'")!
+            return (row[0], row[1])
+        }
+        func iso(_ ms: Int64) -> String { ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(ms / 1_000))) }
+        let own = try await Self.collect(pool, try RevenueQuery(period: "year"))
+        let ownFooter = ReportRenderer.ranges(own)
+        #expect(ownFooter.hasPrefix("Revenue range (the data's own): "))
+        #expect(ownFooter.hasSuffix("completed payments in the data: \(iso(first)) to \(iso(last))"))
+        let asked = try await Self.collect(pool, try RevenueQuery(period: "month", from: "2030-01-01", to: "2030-03-01"))
+        let askedFooter = ReportRenderer.ranges(asked)
+        #expect(askedFooter.hasPrefix("Revenue range (requested): 2030-01-01T00:00:00+00:00 to 2030-03-01T00:00:00+00:00"))
+        #expect(askedFooter.contains("completed payments in the data: \(iso(first)) to \(iso(last))"))
+        #expect(ReportRenderer.html(asked).contains(HTML.escape(askedFooter)))
+        let empty = try await Self.collect(try generatedDatabase(in: dir, bookings: 0), try RevenueQuery(period: "month"))
+        #expect(ReportRenderer.ranges(empty) == "Revenue range: no completed payments")
+    }
+
+    @Test("a stored name is text in every format: no markup, no formula, no broken row")
+    func hostileNames() async throws {
+        let dir = try TemporaryDirectory()
+        let pool = try generatedDatabase(in: dir, bookings: 300)
+        let names = ["<script>alert(1)</script>", "two\nlines | and a pipe", "=HYPERLINK(\"http://x\",\"y\")", "@SUM(A1)", "-2+3", "*bold* _i_ [l](u)"]
+        try await pool.writer!.write { db in
+            for (i, name) in names.enumerated() {
+                try db.execute(sql: "INSERT INTO organizations (id, name, createdAt) VALUES (?, ?, 0)", arguments: ["zz-\(i)", name])
+                for k in 0..<(50 + i) {
+                    try db.execute(sql: "INSERT INTO modules (organizationId, key, isActive, createdAt) VALUES (?, ?, 1, 0)",
+                                   arguments: ["zz-\(i)", "k\(k)"])
+                }
+            }
+        }
+        let data = try await Self.collect(pool, try RevenueQuery(period: "year"))
+        #expect(Set(data.topOrganizations.compactMap(\.name)).isSuperset(of: names))
+
+        let markdown = ReportRenderer.markdown(data)
+        #expect(!markdown.contains("<script>") && markdown.contains("&lt;script&gt;"))
+        let table = markdown.components(separatedBy: "## Top organizations by active modules")[1]
+        let rows = table.split(separator: "\n").filter { $0.hasPrefix("| zz-") }
+        #expect(rows.count == names.count)
+        // Every row has its three cells: no line break or unescaped pipe split one.
+        for row in rows { #expect(row.replacingOccurrences(of: "\\|", with: "").filter { $0 == "|" }.count == 4, "\(row)") }
+        #expect(markdown.contains("two<br>lines \\| and a pipe") && markdown.contains("\\*bold\\* \\_i\\_ \\[l\\](u)"))
+
+        let csv = try #require(ReportRenderer.csvFiles(data)["organizations.csv"])
+        #expect(csv.contains("\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\""))
+        #expect(csv.contains(",'@SUM(A1),") && csv.contains(",'-2+3,"))
+        #expect(csvField("-5") == "-5" && csvField("-0.5") == "-0.5" && csvField("+1") == "+1")
+        #expect(csvField("\tx") == "'\tx" && csvField("\rx") == "\"'\rx\"")
+
+        let html = ReportRenderer.html(data)
+        #expect(!html.contains("<script") && html.contains("&lt;script&gt;"))
     }
 
     @Test("empty database, a single day and ten years all render readable charts")

@@ -28,7 +28,7 @@ public enum Amount: Sendable, Hashable, Codable, ExpressibleByIntegerLiteral, Cu
 
     /// The sum of two amounts, as SQL would add their rows: exact while both
     /// are integers (SQL's integer overflow past 64 bits), real otherwise.
-    func adding(_ other: Amount, column: String) throws -> Amount {
+    package func adding(_ other: Amount, column: String) throws -> Amount {
         switch (self, other) {
         case (.integer(let a), .integer(let b)):
             let (sum, overflow) = a.addingReportingOverflow(b)

@@ -93,7 +93,7 @@ extension RevenueQuery {
     /// computation reads rollups (two index steps, even without an index on
     /// `payments`), from the table otherwise (O(log n) with
     /// `idx_payments_status_createdAt`, a scan without).
-    func dataRange(in db: Database, execution: Execution) throws -> (first: Double?, last: Double?) {
+    package func dataRange(in db: Database, execution: Execution) throws -> (first: Double?, last: Double?) {
         let stat = Self.stat(grid: .placeholder)
         func exact(from low: Int64? = nil, to high: Int64? = nil) throws -> (min: Double?, max: Double?) {
             let indexed = try IndexManager.hasRangeIndex(on: "payments", column: "createdAt", after: ["status"], in: db)
