@@ -26,6 +26,8 @@ public struct TallyHTTPService: Sendable {
     /// counters: data versions are per connection and restart with the
     /// process, so such an ETag must never match another process's.
     let salt: String
+    /// Answers' JSON without `meta`, reused while their ETag holds.
+    let encodedAnswers = EncodedAnswers()
 
     public init(engine: TallyEngine, logger: Logger = Logger(label: "tally.http"),
                 metricsText: (@Sendable () -> String)? = nil, maxAge: Int = 5) {

@@ -139,10 +139,11 @@ public struct TallyRoutes<Context: RequestContext>: Sendable {
         }
         let (answer, stamp) = service.engine.isFresh(key: key)
             ? try await compute() : try await cancellable(request, context, compute)
-        if let etag = service.etag(key: key, stamp: stamp, dataVersion: stamp == nil ? versionBefore : nil) {
-            headers[.eTag] = etag
-        }
-        return try JSONBody.response(answer, headers: headers)
+        let etag = service.etag(key: key, stamp: stamp, dataVersion: stamp == nil ? versionBefore : nil)
+        if let etag { headers[.eTag] = etag }
+        headers[.contentType] = "application/json; charset=utf-8"
+        let body = try service.encodedAnswers.body(answer, key: key, etag: etag, encoder: JSONBody.encoder)
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: body))
     }
 
     /// Runs `work`, cancelling it when the client closes the connection:
