@@ -24,7 +24,9 @@ enum Fixtures {
     static func database(indexes: Bool) -> TallyDatabase {
         databases.withLock { databases in
             if let database = databases[indexes] { return database }
-            let path = directory.appendingPathComponent("bookings-\(bookings)-seed42-\(indexes ? "indexed" : "plain")-rollups\(Rollups.version).sqlite").path
+            let path = directory.appendingPathComponent(
+                "bookings-\(bookings)-seed42-\(indexes ? "indexed" : "plain")-rollups\(Rollups.version).sqlite"
+            ).path
             do {
                 if !FileManager.default.fileExists(atPath: path) {
                     let partial = path + ".partial"

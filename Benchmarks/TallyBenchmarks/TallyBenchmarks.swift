@@ -24,7 +24,8 @@ let benchmarks: @Sendable () -> Void = {
         // The same workloads `tally bench` times: the dashboard (floor and each
         // strategy, fanned out and on one connection), each table's scan,
         // revenue per month in UTC, module counts.
-        let workloads = EngineBenchmark.dashboardWorkloads(rollups: true) + EngineBenchmark.tableWorkloads()
+        let workloads =
+            EngineBenchmark.dashboardWorkloads(rollups: true) + EngineBenchmark.tableWorkloads()
             + EngineBenchmark.moduleWorkloads(rollups: true)
         for workload in workloads {
             Benchmark("\(workload.name).\(suffix)") { benchmark async in
@@ -82,8 +83,10 @@ let benchmarks: @Sendable () -> Void = {
     // iteration in a transaction rolled back at the end, on a writable copy
     // of the indexed database, with and without the triggers.
     for triggers in [true, false] {
-        Benchmark("write.insert-payment.\(triggers ? "rollups" : "plain")",
-                  configuration: .init(metrics: [.wallClock], scalingFactor: .kilo)) { benchmark in
+        Benchmark(
+            "write.insert-payment.\(triggers ? "rollups" : "plain")",
+            configuration: .init(metrics: [.wallClock], scalingFactor: .kilo)
+        ) { benchmark in
             let path = Fixtures.writableCopy()
             let queue = try! DatabaseQueue(path: path)
             try! queue.inDatabase { db in

@@ -36,8 +36,9 @@ extension Logger.Level: @retroactive ExpressibleByArgument {}
 /// What every reading command takes besides `--db`: logging, the slow-query
 /// warning, the cache.
 struct ReadingOptions: ParsableArguments {
-    @Option(name: .long, parsing: .unconditional,
-            help: "Warn on stderr when a computation takes longer than this many milliseconds, with its SQL and plans (off by default).")
+    @Option(
+        name: .long, parsing: .unconditional,
+        help: "Warn on stderr when a computation takes longer than this many milliseconds, with its SQL and plans (off by default).")
     var slowQueryMs: Double?
 
     @Option(name: .long, help: "Log level on stderr: trace, debug, info, notice, warning (default), error or critical.")

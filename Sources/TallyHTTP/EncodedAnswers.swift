@@ -62,9 +62,11 @@ final class EncodedAnswers: Sendable {
         while i < json.count {
             let byte = json[i]
             if inString {
-                if escaped { escaped = false }
-                else if byte == UInt8(ascii: "\\") { escaped = true }
-                else if byte == UInt8(ascii: "\"") {
+                if escaped {
+                    escaped = false
+                } else if byte == UInt8(ascii: "\\") {
+                    escaped = true
+                } else if byte == UInt8(ascii: "\"") {
                     inString = false
                     // A top-level key is a string at depth 1 followed by ':'.
                     if depth == 1, Array(json[stringStart...i]) == target {
@@ -104,9 +106,11 @@ final class EncodedAnswers: Sendable {
         while i < json.count {
             let byte = json[i]
             if inString {
-                if escaped { escaped = false }
-                else if byte == UInt8(ascii: "\\") { escaped = true }
-                else if byte == UInt8(ascii: "\"") {
+                if escaped {
+                    escaped = false
+                } else if byte == UInt8(ascii: "\\") {
+                    escaped = true
+                } else if byte == UInt8(ascii: "\"") {
                     inString = false
                     if depth == 0 { return i + 1 }
                 }

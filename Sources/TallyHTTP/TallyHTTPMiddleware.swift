@@ -19,8 +19,10 @@ public struct TallyHTTPMiddleware<Context: RequestContext>: RouterMiddleware {
     /// - parameters:
     ///   - mountedAt: where `addTallyRoutes` mounted the routes.
     ///   - metricsFactory: where the request counts go (the global system by default).
-    public init(logger: Logger, logLevel: Logger.Level = .info, mountedAt path: String = "",
-                metricsFactory: (any MetricsFactory)? = nil) {
+    public init(
+        logger: Logger, logLevel: Logger.Level = .info, mountedAt path: String = "",
+        metricsFactory: (any MetricsFactory)? = nil
+    ) {
         self.logger = logger
         self.logLevel = logLevel
         instruments = HTTPInstruments(factory: metricsFactory ?? MetricsSystem.factory)
@@ -54,9 +56,11 @@ public struct TallyHTTPMiddleware<Context: RequestContext>: RouterMiddleware {
         let route = context.endpointPath ?? "unknown"
         instruments.record(route: route, method: request.method.rawValue, status: response.status.code, duration: duration)
         if logger.logLevel <= logLevel {
-            logger.log(level: logLevel, "\(request.method.rawValue) \(request.uri.path) \(response.status.code)", metadata: [
-                "ms": "\(Double((duration / .microseconds(1)).rounded()) / 1000)", "route": "\(route)",
-            ])
+            logger.log(
+                level: logLevel, "\(request.method.rawValue) \(request.uri.path) \(response.status.code)",
+                metadata: [
+                    "ms": "\(Double((duration / .microseconds(1)).rounded()) / 1000)", "route": "\(route)",
+                ])
         }
         return response
     }
@@ -76,8 +80,9 @@ final class HTTPInstruments: Sendable {
         let counter = counters.withLock { table in
             let key = "\(route)|\(method)|\(status)"
             if let existing = table[key] { return existing }
-            let created = Counter(label: TallyMetrics.httpRequests,
-                                  dimensions: [("route", route), ("method", method), ("status", String(status))], factory: factory)
+            let created = Counter(
+                label: TallyMetrics.httpRequests,
+                dimensions: [("route", route), ("method", method), ("status", String(status))], factory: factory)
             table[key] = created
             return created
         }

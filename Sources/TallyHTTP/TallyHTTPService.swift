@@ -29,8 +29,10 @@ public struct TallyHTTPService: Sendable {
     /// Answers' JSON without `meta`, reused while their ETag holds.
     let encodedAnswers = EncodedAnswers()
 
-    public init(engine: TallyEngine, logger: Logger = Logger(label: "tally.http"),
-                metricsText: (@Sendable () -> String)? = nil, maxAge: Int = 5) {
+    public init(
+        engine: TallyEngine, logger: Logger = Logger(label: "tally.http"),
+        metricsText: (@Sendable () -> String)? = nil, maxAge: Int = 5
+    ) {
         self.engine = engine
         self.logger = logger
         self.metricsText = metricsText

@@ -40,20 +40,25 @@ public struct TallyRoutes<Context: RequestContext>: Sendable {
         let service = service
         add("api/dashboard", to: routes) { request, context in
             let strategy = try Self.strategy(request)
-            return try await Self.stats(service, request, context, key: TallyEngine.dashboardKey(strategy: strategy),
-                                        tables: TallyEngine.dashboardTables) {
+            return try await Self.stats(
+                service, request, context, key: TallyEngine.dashboardKey(strategy: strategy),
+                tables: TallyEngine.dashboardTables
+            ) {
                 let answered = try await service.engine.answerDashboard(strategy: strategy)
                 return (answered.value, answered.stamp)
             }
         }
         add("api/revenue", to: routes) { request, context in
-            let query = try RevenueQuery(period: try Self.parameter(request, "period") ?? "month",
-                                         timeZone: try Self.parameter(request, "tz") ?? "UTC",
-                                         from: try Self.parameter(request, "from"), to: try Self.parameter(request, "to"),
-                                         names: .query)
+            let query = try RevenueQuery(
+                period: try Self.parameter(request, "period") ?? "month",
+                timeZone: try Self.parameter(request, "tz") ?? "UTC",
+                from: try Self.parameter(request, "from"), to: try Self.parameter(request, "to"),
+                names: .query)
             let strategy = try Self.strategy(request)
-            return try await Self.stats(service, request, context, key: TallyEngine.revenueKey(query, strategy: strategy),
-                                        tables: TallyEngine.revenueTables) {
+            return try await Self.stats(
+                service, request, context, key: TallyEngine.revenueKey(query, strategy: strategy),
+                tables: TallyEngine.revenueTables
+            ) {
                 let answered = try await service.engine.answerRevenue(query, strategy: strategy)
                 return (answered.value, answered.stamp)
             }
@@ -90,8 +95,10 @@ public struct TallyRoutes<Context: RequestContext>: Sendable {
     }
 
     /// Registers `GET` and `HEAD` for a path, and `405` for the other common methods.
-    private func add(_ path: String, to routes: RouteCollection<Context>,
-                     _ handler: @escaping @Sendable (Request, Context) async throws -> Response) {
+    private func add(
+        _ path: String, to routes: RouteCollection<Context>,
+        _ handler: @escaping @Sendable (Request, Context) async throws -> Response
+    ) {
         let logger = service.logger
         let respond: @Sendable (Request, Context) async throws -> Response = { request, context in
             do {
@@ -107,7 +114,8 @@ public struct TallyRoutes<Context: RequestContext>: Sendable {
                 throw CancellationError()
             } catch {
                 logger.error("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
-                throw TallyError(.database, "the server could not answer: \(TallyError.wrapping(error, path: service.engine.database.path).publicMessage)")
+                throw TallyError(
+                    .database, "the server could not answer: \(TallyError.wrapping(error, path: service.engine.database.path).publicMessage)")
             }
         }
         routes.get(RouterPath(path), use: respond)
@@ -126,8 +134,10 @@ public struct TallyRoutes<Context: RequestContext>: Sendable {
     /// A stats answer with its ETag: `304` when the client has it (nothing
     /// computed), the JSON answer otherwise. The computation, when the
     /// answer is not cached, is cancelled if the client disconnects.
-    static func stats(_ service: TallyHTTPService, _ request: Request, _ context: Context, key: String, tables: Set<String>,
-                      _ compute: @escaping @Sendable () async throws -> (any Answer, StatsCache.Stamp?)) async throws -> Response {
+    static func stats(
+        _ service: TallyHTTPService, _ request: Request, _ context: Context, key: String, tables: Set<String>,
+        _ compute: @escaping @Sendable () async throws -> (any Answer, StatsCache.Stamp?)
+    ) async throws -> Response {
         var headers = HTTPFields()
         headers[.cacheControl] = "private, max-age=\(service.maxAge)"
         let (stampBefore, versionBefore) = try service.engine.currentVersion(tables: tables)
@@ -137,7 +147,8 @@ public struct TallyRoutes<Context: RequestContext>: Sendable {
                 return Response(status: .notModified, headers: headers)
             }
         }
-        let (answer, stamp) = service.engine.isFresh(key: key)
+        let (answer, stamp) =
+            service.engine.isFresh(key: key)
             ? try await compute() : try await cancellable(request, context, compute)
         let etag = service.etag(key: key, stamp: stamp, dataVersion: stamp == nil ? versionBefore : nil)
         if let etag { headers[.eTag] = etag }
@@ -151,8 +162,10 @@ public struct TallyRoutes<Context: RequestContext>: Sendable {
     /// close cancels it. With another context the work runs to its end
     /// (Hummingbird's inbound-close watch would consume a pipelined next
     /// request, so it is not used).
-    static func cancellable<T: Sendable>(_ request: Request, _ context: Context,
-                                         _ work: @escaping @Sendable () async throws -> T) async throws -> T {
+    static func cancellable<T: Sendable>(
+        _ request: Request, _ context: Context,
+        _ work: @escaping @Sendable () async throws -> T
+    ) async throws -> T {
         guard let channel = (context as? any ChannelRequestContext)?.channel else { return try await work() }
         let task = Task { try await work() }
         channel.closeFuture.whenComplete { _ in task.cancel() }

@@ -24,23 +24,29 @@ public struct ReportData: Sendable, Codable, Equatable {
     public static let topCount = 10
 
     /// Reads the dashboard, revenue and module counts in one read transaction.
-    public static func collect(engine: TallyEngine, query: RevenueQuery, databaseName: String,
-                               tallyVersion: String, now: Date = Date()) async throws -> ReportData {
+    public static func collect(
+        engine: TallyEngine, query: RevenueQuery, databaseName: String,
+        tallyVersion: String, now: Date = Date()
+    ) async throws -> ReportData {
         let (data, _) = try await engine.snapshot(kind: "report", strategy: .auto, tables: TallyEngine.dashboardTables) {
             db, strategy, execution in
             var dashboard = try TallyEngine.dashboard(in: db, strategy: strategy, execution: execution)
             dashboard.meta = ResponseMeta()
             var revenue = try TallyEngine.revenue(query, in: db, strategy: strategy, execution: execution)
             revenue.meta = ResponseMeta()
-            let organizations = try TallyEngine.moduleCounts(ids: nil, strategy: strategy == .rollup ? .rollup : .grouped,
-                                                             in: db, execution: execution)
+            let organizations = try TallyEngine.moduleCounts(
+                ids: nil, strategy: strategy == .rollup ? .rollup : .grouped,
+                in: db, execution: execution)
             let top = organizations.sorted { ($0.activeModules, $1.id) > ($1.activeModules, $0.id) }.prefix(topCount)
             let (first, last) = try query.dataRange(in: db, execution: execution)
-            return (ReportData(dashboard: dashboard, revenue: revenue, topOrganizations: Array(top),
-                               databaseName: databaseName, tallyVersion: tallyVersion,
-                               generatedAt: ISOTimestamp.string(now), fromRequested: query.from != nil,
-                               toRequested: query.to != nil, firstCompletedPayment: first.map(timestamp),
-                               lastCompletedPayment: last.map(timestamp)), [])
+            return (
+                ReportData(
+                    dashboard: dashboard, revenue: revenue, topOrganizations: Array(top),
+                    databaseName: databaseName, tallyVersion: tallyVersion,
+                    generatedAt: ISOTimestamp.string(now), fromRequested: query.from != nil,
+                    toRequested: query.to != nil, firstCompletedPayment: first.map(timestamp),
+                    lastCompletedPayment: last.map(timestamp)), []
+            )
         }
         return data
     }

@@ -10,7 +10,8 @@ public enum ReportRenderer {
     public static func html(_ data: ReportData) -> String {
         let d = data.dashboard, r = data.revenue
         var body = ""
-        body += "<header><h1>Tally report</h1><p class=\"sub\">\(HTML.escape(data.databaseName)) · revenue per \(r.period) in \(HTML.escape(r.timeZone))</p></header>\n"
+        body +=
+            "<header><h1>Tally report</h1><p class=\"sub\">\(HTML.escape(data.databaseName)) · revenue per \(r.period) in \(HTML.escape(r.timeZone))</p></header>\n"
         body += "<section class=\"cards\">"
         for (label, value, id) in headline(d) {
             body += "<div class=\"card\"><div class=\"label\">\(label)</div><div class=\"value\" id=\"\(id)\">\(HTML.escape(value))</div></div>"
@@ -20,16 +21,19 @@ public enum ReportRenderer {
         let bars = r.buckets.map { SVGBarChart.Bar(label: ReportFormat.bucketLabel($0.start, period: r.period), value: $0.amount.double / 100) }
         body += "<section><h2>Revenue per \(r.period)</h2>"
         body += SVGBarChart(bars: bars, title: "Revenue per \(r.period)", valueFormat: { ReportFormat.money(.real($0 * 100)) }).render()
-        body += table(id: "revenue", headers: ["start", "payments", "amount (major units)"], rows: r.buckets.map {
-            [$0.start, ReportFormat.count($0.count), ReportFormat.money($0.amount)]
-        } + [["total", ReportFormat.count(r.total.count), ReportFormat.money(r.total.amount)]], collapsed: true)
+        body += table(
+            id: "revenue", headers: ["start", "payments", "amount (major units)"],
+            rows: r.buckets.map {
+                [$0.start, ReportFormat.count($0.count), ReportFormat.money($0.amount)]
+            } + [["total", ReportFormat.count(r.total.count), ReportFormat.money(r.total.amount)]], collapsed: true)
         body += "</section>\n"
 
         body += "<section><h2>Payments by status</h2><div class=\"grid2\"><div>"
         body += SVGHorizontalBars(items: d.payments.byStatus.map { (label: $0.key, value: $0.value.count) }).render()
         body += "</div><div>"
-        body += table(id: "payments-status", headers: ["status", "payments", "amount (major units)"],
-                      rows: paymentRows(d), collapsed: false)
+        body += table(
+            id: "payments-status", headers: ["status", "payments", "amount (major units)"],
+            rows: paymentRows(d), collapsed: false)
         body += "</div></div></section>\n"
 
         body += "<section class=\"grid2\">"
@@ -37,11 +41,13 @@ public enum ReportRenderer {
         body += "</section>\n"
 
         body += "<section><h2>Top organizations by active modules</h2>"
-        body += table(id: "organizations", headers: ["organization", "name", "active modules"],
-                      rows: data.topOrganizations.map { [$0.id, $0.name ?? "", ReportFormat.count($0.activeModules)] }, collapsed: false)
+        body += table(
+            id: "organizations", headers: ["organization", "name", "active modules"],
+            rows: data.topOrganizations.map { [$0.id, $0.name ?? "", ReportFormat.count($0.activeModules)] }, collapsed: false)
         body += "</section>\n"
 
-        body += "<footer>\(HTML.escape(ranges(data))) · generated \(HTML.escape(data.generatedAt)) · database \(HTML.escape(data.databaseName)) · Tally \(HTML.escape(data.tallyVersion))</footer>"
+        body +=
+            "<footer>\(HTML.escape(ranges(data))) · generated \(HTML.escape(data.generatedAt)) · database \(HTML.escape(data.databaseName)) · Tally \(HTML.escape(data.tallyVersion))</footer>"
         return """
             <!DOCTYPE html>
             <html lang="en"><head><meta charset="utf-8"><title>Tally report: \(HTML.escape(data.databaseName))</title>
@@ -97,12 +103,13 @@ public enum ReportRenderer {
         let r = data.revenue
         var parts: [String] = []
         if let from = r.from, let to = r.to {
-            let origin = switch (data.fromRequested, data.toRequested) {
-            case (true, true): "requested"
-            case (false, false): "the data's own"
-            case (true, false): "from requested, to the data's"
-            case (false, true): "from the data's, to requested"
-            }
+            let origin =
+                switch (data.fromRequested, data.toRequested) {
+                case (true, true): "requested"
+                case (false, false): "the data's own"
+                case (true, false): "from requested, to the data's"
+                case (false, true): "from the data's, to requested"
+                }
             parts.append("Revenue range (\(origin)): \(from) to \(to)")
         } else {
             parts.append("Revenue range: no completed payments")
@@ -143,8 +150,10 @@ public enum ReportRenderer {
         var lines = ["# Tally report: \(MarkdownText.escape(data.databaseName))", ""]
         lines += ["| metric | value |", "|---|---:|"]
         lines += headline(d).map { row([$0.label.lowercased(), $0.value]) }
-        lines += ["", "## Revenue per \(r.period) (\(MarkdownText.escape(r.timeZone)))", "",
-                  "| start | payments | amount (major units) |", "|---|---:|---:|"]
+        lines += [
+            "", "## Revenue per \(r.period) (\(MarkdownText.escape(r.timeZone)))", "",
+            "| start | payments | amount (major units) |", "|---|---:|---:|",
+        ]
         lines += r.buckets.map { row([$0.start, ReportFormat.count($0.count), ReportFormat.money($0.amount)]) }
         lines.append(row(["total", ReportFormat.count(r.total.count), ReportFormat.money(r.total.amount)]))
         lines += ["", "## Payments by status", "", "| status | payments | amount (major units) |", "|---|---:|---:|"]
@@ -154,7 +163,10 @@ public enum ReportRenderer {
         }
         lines += ["", "## Top organizations by active modules", "", "| organization | name | active modules |", "|---|---|---:|"]
         lines += data.topOrganizations.map { row([$0.id, $0.name ?? "", ReportFormat.count($0.activeModules)]) }
-        lines += ["", MarkdownText.escape("\(ranges(data)) · generated \(data.generatedAt) · database \(data.databaseName) · Tally \(data.tallyVersion)"), ""]
+        lines += [
+            "", MarkdownText.escape("\(ranges(data)) · generated \(data.generatedAt) · database \(data.databaseName) · Tally \(data.tallyVersion)"),
+            "",
+        ]
         return lines.joined(separator: "\n")
     }
 
@@ -167,12 +179,15 @@ public enum ReportRenderer {
         let r = data.revenue, d = data.dashboard
         var revenue = ["start,count,amount_minor"] + r.buckets.map { "\($0.start),\($0.count),\($0.amount)" }
         revenue.append("total,\(r.total.count),\(r.total.amount)")
-        let payments = ["status,count,amount_minor"]
+        let payments =
+            ["status,count,amount_minor"]
             + d.payments.byStatus.map { [$0.key, "\($0.value.count)", "\($0.value.amount)"].map(csvField).joined(separator: ",") }
             + ["total,\(d.payments.total),\(totalAmount(d).map { "\($0)" } ?? "")"]
-        let organizations = ["id,name,activeModules"] + data.topOrganizations.map {
-            [$0.id, $0.name ?? "", "\($0.activeModules)"].map(csvField).joined(separator: ",")
-        }
+        let organizations =
+            ["id,name,activeModules"]
+            + data.topOrganizations.map {
+                [$0.id, $0.name ?? "", "\($0.activeModules)"].map(csvField).joined(separator: ",")
+            }
         return [
             "dashboard.csv": data.dashboard.csv + "\n",
             "revenue.csv": revenue.joined(separator: "\n") + "\n",
@@ -195,7 +210,9 @@ extension Dashboard {
         add("drivers", "", "total", "\(d.drivers.total)"); add("drivers", "", "available", "\(d.drivers.available)")
         add("drivers", "", "rated", "\(d.drivers.rated)"); add("drivers", "", "averageRating", d.drivers.averageRating.map { "\($0)" } ?? "")
         add("vehicles", "", "total", "\(d.vehicles.total)"); add("vehicles", "", "available", "\(d.vehicles.available)")
-        for e in d.vehicles.byType { add("vehicles.byType", e.key, "total", "\(e.value.total)"); add("vehicles.byType", e.key, "available", "\(e.value.available)") }
+        for e in d.vehicles.byType {
+            add("vehicles.byType", e.key, "total", "\(e.value.total)"); add("vehicles.byType", e.key, "available", "\(e.value.available)")
+        }
         add("bookings", "", "total", "\(d.bookings.total)")
         for e in d.bookings.byStatus { add("bookings.byStatus", e.key, "count", "\(e.value)") }
         for e in d.bookings.byServiceType { add("bookings.byServiceType", e.key, "count", "\(e.value)") }

@@ -1,5 +1,5 @@
 import Foundation
-public import TallyCore
+import TallyCore
 
 /// A bar chart drawn as inline SVG: no script, no font download, no network.
 ///
@@ -24,7 +24,8 @@ struct SVGBarChart {
         let plotWidth = width - left - right, plotHeight = height - top - bottom
         let maxValue = bars.map(\.value).max() ?? 0
         let scaleMax = Self.niceCeiling(maxValue)
-        var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" aria-label=\"\(HTML.escape(title))\">"
+        var svg =
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" aria-label=\"\(HTML.escape(title))\">"
         // Grid and y labels.
         for i in 0...4 {
             let v = scaleMax * Double(i) / 4
@@ -33,7 +34,8 @@ struct SVGBarChart {
             svg += "<text x=\"\(f(left - 8))\" y=\"\(f(y + 4))\" text-anchor=\"end\" class=\"axis\">\(HTML.escape(valueFormat(v)))</text>"
         }
         if bars.isEmpty || maxValue <= 0 {
-            svg += "<text x=\"\(f(left + plotWidth / 2))\" y=\"\(f(top + plotHeight / 2))\" text-anchor=\"middle\" class=\"note\">No data in this range</text>"
+            svg +=
+                "<text x=\"\(f(left + plotWidth / 2))\" y=\"\(f(top + plotHeight / 2))\" text-anchor=\"middle\" class=\"note\">No data in this range</text>"
         }
         if !bars.isEmpty {
             let slot = plotWidth / Double(bars.count)
@@ -46,7 +48,8 @@ struct SVGBarChart {
                 svg += "<title>\(HTML.escape(bar.label)): \(HTML.escape(valueFormat(bar.value)))</title></rect>"
                 if i % every == 0 {
                     let cx = left + slot * (Double(i) + 0.5)
-                    svg += "<text x=\"\(f(cx))\" y=\"\(f(top + plotHeight + 18))\" text-anchor=\"middle\" class=\"axis\">\(HTML.escape(bar.label))</text>"
+                    svg +=
+                        "<text x=\"\(f(cx))\" y=\"\(f(top + plotHeight + 18))\" text-anchor=\"middle\" class=\"axis\">\(HTML.escape(bar.label))</text>"
                 }
             }
         }
@@ -80,7 +83,8 @@ struct SVGHorizontalBars {
             let w = maxValue > 0 ? (width - labelWidth - valueWidth) * Double(item.value) / maxValue : 0
             svg += "<text x=\"\(Int(labelWidth - 8))\" y=\"\(Int(y + 17))\" text-anchor=\"end\" class=\"axis\">\(HTML.escape(item.label))</text>"
             svg += "<rect x=\"\(Int(labelWidth))\" y=\"\(Int(y + 4))\" width=\"\(String(format: "%.1f", w))\" height=\"18\" class=\"bar\"/>"
-            svg += "<text x=\"\(String(format: "%.1f", labelWidth + w + 6))\" y=\"\(Int(y + 17))\" class=\"axis\">\(ReportFormat.count(item.value))</text>"
+            svg +=
+                "<text x=\"\(String(format: "%.1f", labelWidth + w + 6))\" y=\"\(Int(y + 17))\" class=\"axis\">\(ReportFormat.count(item.value))</text>"
         }
         return svg + "</svg>"
     }

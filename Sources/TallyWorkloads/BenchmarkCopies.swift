@@ -37,7 +37,9 @@ public struct BenchmarkCopies: Sendable {
                 // No VACUUM: the free pages dropped indexes leave are never
                 // read by a table scan, and it would cost seconds per copy.
                 try copy.writeWithoutTransaction { db in
-                    if indexes { try IndexManager.apply(db) } else {
+                    if indexes {
+                        try IndexManager.apply(db)
+                    } else {
                         try IndexManager.drop(db)
                         try db.execute(sql: "ANALYZE")
                     }

@@ -69,21 +69,27 @@ public enum EngineBenchmark {
     ///
     /// - parameter rollups: adds `dashboard.rollup` (the file must have
     ///   rollups enabled), through an engine as a server runs it, uncached.
-    public static func dashboardWorkloads(parallelism: Int = ProcessInfo.processInfo.activeProcessorCount,
-                                          rollups: Bool = false) -> [Workload] {
+    public static func dashboardWorkloads(
+        parallelism: Int = ProcessInfo.processInfo.activeProcessorCount,
+        rollups: Bool = false
+    ) -> [Workload] {
         let stats = Dashboard.stats
         var workloads: [Workload] = [
             Workload(name: "dashboard.floor") { database in
                 if let pool = database.reader as? DatabasePool, parallelism > 1,
-                   try await parallelFloor(stats, pool: pool, width: parallelism) != nil { return }
+                    try await parallelFloor(stats, pool: pool, width: parallelism) != nil
+                {
+                    return
+                }
                 _ = try await database.reader.read { try floor(stats, in: $0) }
-            },
+            }
         ]
         for strategy in Strategy.scans {
-            workloads.append(Workload(name: "dashboard.\(strategy.rawValue)") { database in
-                _ = try await TallyEngine(database: database, cache: .disabled, maximumParallelism: parallelism)
-                    .compute(stats, strategy: strategy, kind: "bench")
-            })
+            workloads.append(
+                Workload(name: "dashboard.\(strategy.rawValue)") { database in
+                    _ = try await TallyEngine(database: database, cache: .disabled, maximumParallelism: parallelism)
+                        .compute(stats, strategy: strategy, kind: "bench")
+                })
         }
         if rollups { workloads.append(rollupWorkload("dashboard.rollup", stats)) }
         workloads.append(.transaction("dashboard-1conn.floor") { _ = try floor(stats, in: $0) })
@@ -95,22 +101,32 @@ public enum EngineBenchmark {
 
     /// Revenue per `period` in `zone`, each strategy and the floor: over the
     /// data's range, or over its last `lastDays` days when given.
-    public static func revenueWorkloads(period: Period, zone: Zone, lastDays: Int? = nil,
-                                        database: TallyDatabase? = nil, rollups: Bool = false) async throws -> [Workload] {
+    public static func revenueWorkloads(
+        period: Period, zone: Zone, lastDays: Int? = nil,
+        database: TallyDatabase? = nil, rollups: Bool = false
+    ) async throws -> [Workload] {
         var query = try RevenueQuery(period: period, zone: zone)
         if let lastDays, let database,
-           let last = try await database.reader.read({ try Int64.fetchOne($0, sql: "SELECT MAX(createdAt) FROM payments") }) {
+            let last = try await database.reader.read({ try Int64.fetchOne($0, sql: "SELECT MAX(createdAt) FROM payments") })
+        {
             query = try RevenueQuery(period: period, zone: zone, from: last - Int64(lastDays) * 86_400_000, to: last + 1)
         }
         let revenueQuery = query
         let prefix = "revenue.\(period.rawValue)\(lastDays.map { "-last\($0)d" } ?? "").\(zone.identifier.replacingOccurrences(of: "/", with: "-"))"
-        return [Workload.transaction("\(prefix).floor") { db in
-            _ = try floor([RevenueQuery.stat(grid: try revenueQuery.grid(in: db))], in: db)
-        }] + Strategy.scans.map { strategy in
-            Workload.transaction("\(prefix).\(strategy.rawValue)") { _ = try TallyEngine.revenue(revenueQuery, in: $0, strategy: strategy) }
-        } + (rollups ? [Workload(name: "\(prefix).rollup") { database in
-            _ = try await TallyEngine(database: database, cache: .disabled).revenue(revenueQuery, strategy: .rollup)
-        }] : [])
+        return [
+            Workload.transaction("\(prefix).floor") { db in
+                _ = try floor([RevenueQuery.stat(grid: try revenueQuery.grid(in: db))], in: db)
+            }
+        ]
+            + Strategy.scans.map { strategy in
+                Workload.transaction("\(prefix).\(strategy.rawValue)") { _ = try TallyEngine.revenue(revenueQuery, in: $0, strategy: strategy) }
+            }
+            + (rollups
+                ? [
+                    Workload(name: "\(prefix).rollup") { database in
+                        _ = try await TallyEngine(database: database, cache: .disabled).revenue(revenueQuery, strategy: .rollup)
+                    }
+                ] : [])
     }
 
     /// One rollup case: `stats` through an engine (its rollup catalog
@@ -139,9 +155,13 @@ public enum EngineBenchmark {
             Workload.transaction("modules.\(strategy.rawValue)") {
                 _ = try TallyEngine.moduleCounts(ids: nil, strategy: strategy.strategy, in: $0)
             }
-        } + (rollups ? [Workload(name: "modules.rollup") { database in
-            _ = try await TallyEngine(database: database, cache: .disabled).moduleCounts(strategy: .rollup)
-        }] : [])
+        }
+            + (rollups
+                ? [
+                    Workload(name: "modules.rollup") { database in
+                        _ = try await TallyEngine(database: database, cache: .disabled).moduleCounts(strategy: .rollup)
+                    }
+                ] : [])
     }
 
     /// Runs every workload `runs` times, interleaved (run 1 of each, then run
@@ -150,8 +170,10 @@ public enum EngineBenchmark {
     /// - parameter budget: a case whose warm-up run takes longer than this
     ///   many seconds is not repeated: its warm-up is its one sample (naive
     ///   revenue per day without an index is a full scan per day).
-    public static func measure(_ workloads: [Workload], database: TallyDatabase, runs: Int,
-                               budget: Double = .infinity) async throws -> [Case] {
+    public static func measure(
+        _ workloads: [Workload], database: TallyDatabase, runs: Int,
+        budget: Double = .infinity
+    ) async throws -> [Case] {
         var cases = workloads.map { Case(name: $0.name, samples: []) }
         var repeated = Array(repeating: true, count: workloads.count)
         for (i, workload) in workloads.enumerated() {

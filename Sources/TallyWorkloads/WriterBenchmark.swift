@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 import GRDB
 
 /// What rollups cost the application that writes: the same writes timed
@@ -73,31 +73,54 @@ public enum WriterBenchmark {
             }
             let queue = try DatabaseQueue(path: path, configuration: configuration)
             defer { try? queue.close() }
-            cases += try measure(queue, tempStore: tempStore, triggers: triggers, rows: rows,
-                                 autocommitRows: tempStore == "default" ? autocommitRows : 0, runs: runs)
+            cases += try measure(
+                queue, tempStore: tempStore, triggers: triggers, rows: rows,
+                autocommitRows: tempStore == "default" ? autocommitRows : 0, runs: runs)
         }
         return cases
     }
 
-    private static func measure(_ queue: DatabaseQueue, tempStore: String, triggers: [String], rows: Int,
-                                autocommitRows: Int, runs: Int) throws -> [Case] {
+    private static func measure(
+        _ queue: DatabaseQueue, tempStore: String, triggers: [String], rows: Int,
+        autocommitRows: Int, runs: Int
+    ) throws -> [Case] {
         let (maxBooking, maxPayment) = try queue.read { db in
             (try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM bookings") ?? 0, try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM payments") ?? 0)
         }
         let kinds: [(name: String, table: String, event: String, sql: String, arguments: @Sendable (inout SplitRandom) -> StatementArguments)] = [
-            ("insert booking", "bookings", "INSERT",
-             "INSERT INTO bookings (userId, serviceType, status, price, scheduledDate, createdAt) VALUES (1, ?, ?, ?, ?, ?)",
-             { rng in [["RIDE", "DELIVERY", "RENTAL"][rng.below(3)], ["PENDING", "CONFIRMED", "COMPLETED", "CANCELLED"][rng.below(4)],
-                       rng.below(10_000), 1_700_000_000_000 + Int64(rng.below(100_000_000)) * 1000,
-                       1_700_000_000_000 + Int64(rng.below(100_000_000)) * 1000] }),
-            ("insert payment", "payments", "INSERT", "INSERT INTO payments (bookingId, amount, status, createdAt) VALUES (1, ?, ?, ?)",
-             { rng in [rng.below(100_000), ["PENDING", "COMPLETED", "FAILED", "REFUNDED"][rng.below(4)],
-                       1_700_000_000_000 + Int64(rng.below(100_000_000)) * 1000] }),
-            ("update booking status", "bookings", "UPDATE", "UPDATE bookings SET status = ? WHERE id = ?",
-             { rng in [["PENDING", "CONFIRMED", "IN_PROGRESS", "COMPLETED", "CANCELLED"][rng.below(5)],
-                       1 + Int64(rng.below(Int(max(maxBooking, 1))))] }),
-            ("delete payment", "payments", "DELETE", "DELETE FROM payments WHERE id = ?",
-             { rng in [1 + Int64(rng.below(Int(max(maxPayment, 1))))] }),
+            (
+                "insert booking", "bookings", "INSERT",
+                "INSERT INTO bookings (userId, serviceType, status, price, scheduledDate, createdAt) VALUES (1, ?, ?, ?, ?, ?)",
+                { rng in
+                    [
+                        ["RIDE", "DELIVERY", "RENTAL"][rng.below(3)], ["PENDING", "CONFIRMED", "COMPLETED", "CANCELLED"][rng.below(4)],
+                        rng.below(10_000), 1_700_000_000_000 + Int64(rng.below(100_000_000)) * 1000,
+                        1_700_000_000_000 + Int64(rng.below(100_000_000)) * 1000,
+                    ]
+                }
+            ),
+            (
+                "insert payment", "payments", "INSERT", "INSERT INTO payments (bookingId, amount, status, createdAt) VALUES (1, ?, ?, ?)",
+                { rng in
+                    [
+                        rng.below(100_000), ["PENDING", "COMPLETED", "FAILED", "REFUNDED"][rng.below(4)],
+                        1_700_000_000_000 + Int64(rng.below(100_000_000)) * 1000,
+                    ]
+                }
+            ),
+            (
+                "update booking status", "bookings", "UPDATE", "UPDATE bookings SET status = ? WHERE id = ?",
+                { rng in
+                    [
+                        ["PENDING", "CONFIRMED", "IN_PROGRESS", "COMPLETED", "CANCELLED"][rng.below(5)],
+                        1 + Int64(rng.below(Int(max(maxBooking, 1)))),
+                    ]
+                }
+            ),
+            (
+                "delete payment", "payments", "DELETE", "DELETE FROM payments WHERE id = ?",
+                { rng in [1 + Int64(rng.below(Int(max(maxPayment, 1))))] }
+            ),
         ]
         var cases = kinds.map { Case(name: "\($0.name), \(rows) in one transaction", tempStore: tempStore) }
         var autocommit = Case(name: "insert payment, autocommit (\(autocommitRows) commits)", tempStore: tempStore)
@@ -149,7 +172,11 @@ public enum WriterBenchmark {
                     }
                 }
                 guard run >= 0 else { continue }
-                if v == .withRollups { autocommit.withRollups.append(micros / Double(autocommitRows)) } else { autocommit.plain.append(micros / Double(autocommitRows)) }
+                if v == .withRollups {
+                    autocommit.withRollups.append(micros / Double(autocommitRows))
+                } else {
+                    autocommit.plain.append(micros / Double(autocommitRows))
+                }
             }
         }
         return cases + (autocommitRows > 0 ? [autocommit] : [])

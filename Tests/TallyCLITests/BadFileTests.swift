@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TallyTestSupport
+import Testing
 
 /// Files a user may point Tally at by mistake: one clear stderr line,
 /// exit 1, no crash, the file byte-identical afterwards.
@@ -16,8 +16,10 @@ struct BadFileTests {
         return path
     }
 
-    static func expectRefused(_ path: String, mentioning words: [String], commands: [[String]] = [["dashboard"], ["revenue"], ["modules"], ["explain"]],
-                              sourceLocation: SourceLocation = #_sourceLocation) throws {
+    static func expectRefused(
+        _ path: String, mentioning words: [String], commands: [[String]] = [["dashboard"], ["revenue"], ["modules"], ["explain"]],
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
         let before = try CLITests.fingerprint(path)
         for command in commands {
             let r = try CLITests.run(command + ["--db", path])
@@ -48,7 +50,9 @@ struct BadFileTests {
         let dir = try Dir()
         let path = try Self.database(dir, bookings: 3_000)
         // Overwrite the root page of `bookings`, which every scan of it reads, with garbage.
-        let lookup = try CLITests.python("import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print(c.execute(\"SELECT rootpage FROM sqlite_master WHERE name='bookings'\").fetchone()[0]); c.close()", [path])
+        let lookup = try CLITests.python(
+            "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print(c.execute(\"SELECT rootpage FROM sqlite_master WHERE name='bookings'\").fetchone()[0]); c.close()",
+            [path])
         #expect(lookup.status == 0, "\(lookup.stderr)")
         let root = Int(lookup.stdout.trimmingCharacters(in: .whitespacesAndNewlines))!
         var data = try Data(contentsOf: URL(fileURLWithPath: path))
@@ -76,8 +80,9 @@ struct BadFileTests {
         } else if FileManager.default.isExecutableFile(atPath: "/usr/sbin/runuser") {
             // Root ignores permissions: check the write commands as `nobody`, where the binary is reachable.
             for command in [["indexes", "drop"], ["generate", "--bookings", "10", "--replace"]] {
-                let r = try CLITests.run(["-u", "nobody", "--", CLITests.binary.path] + command + ["--db", path],
-                                         executable: URL(fileURLWithPath: "/usr/sbin/runuser"))
+                let r = try CLITests.run(
+                    ["-u", "nobody", "--", CLITests.binary.path] + command + ["--db", path],
+                    executable: URL(fileURLWithPath: "/usr/sbin/runuser"))
                 if r.stderr.contains("Permission denied") && !r.stderr.contains("error:") { continue }  // binary not reachable as nobody
                 #expect(r.status == 1, "\(command): \(r.stderr)")
                 #expect(r.stderr.hasPrefix("error: ") && r.stderr.contains("read-only"), "\(command): \(r.stderr)")
@@ -93,14 +98,17 @@ struct BadFileTests {
         // Another process takes an exclusive lock and holds it for 8 seconds.
         let holder = ChildProcess()
         holder.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        holder.arguments = ["python3", "-c", """
+        holder.arguments = [
+            "python3", "-c",
+            """
             import sqlite3, sys, time
             c = sqlite3.connect(sys.argv[1], isolation_level=None)
             c.execute('BEGIN EXCLUSIVE')
             print('locked', flush=True)
             time.sleep(8)
             c.execute('ROLLBACK')
-            """, path]
+            """, path,
+        ]
         let out = Pipe()
         holder.standardOutput = out
         try holder.run()

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TallyTestSupport
+import Testing
 
 /// Runs the built `tally` executable as a user would: exit statuses, one-line
 /// errors on stderr, files left untouched.
@@ -34,9 +34,10 @@ struct CLITests {
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return Result(status: process.terminationStatus,
-                      stdout: String(decoding: stdout, as: UTF8.self),
-                      stderr: String(decoding: stderr, as: UTF8.self))
+        return Result(
+            status: process.terminationStatus,
+            stdout: String(decoding: stdout, as: UTF8.self),
+            stderr: String(decoding: stderr, as: UTF8.self))
     }
 
     /// A fresh directory, removed at the end of the test.
@@ -67,8 +68,10 @@ struct CLITests {
         return (try Data(contentsOf: URL(fileURLWithPath: path)), attributes[.modificationDate] as! Date)
     }
 
-    static func expectOneLineError(_ r: Result, status: Int32, mentioning words: [String] = [],
-                                   sourceLocation: SourceLocation = #_sourceLocation) {
+    static func expectOneLineError(
+        _ r: Result, status: Int32, mentioning words: [String] = [],
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) {
         #expect(r.status == status, "exit status; stderr: \(r.stderr)", sourceLocation: sourceLocation)
         let lines = r.stderr.split(separator: "\n")
         #expect(lines.count == 1, "one stderr line, got: \(r.stderr)", sourceLocation: sourceLocation)
@@ -111,8 +114,10 @@ struct CLITests {
         #expect(try Self.run(["indexes", "status", "--db", db, "--format", "json"]).stdout.contains("\"missing\"") == false)
         #expect(try Self.run(["indexes", "drop", "--db", db]).status == 0)
         #expect(try Self.run(["indexes", "status", "--db", db, "--format", "json"]).stdout.contains("\"present\"") == false)
-        for arguments in [["dashboard"], ["revenue", "--period", "week", "--tz", "Asia/Kathmandu"], ["modules"], ["explain"],
-                          ["modules", "--strategy", "per-org", "--format", "csv"], ["dashboard", "--format", "table"]] {
+        for arguments in [
+            ["dashboard"], ["revenue", "--period", "week", "--tz", "Asia/Kathmandu"], ["modules"], ["explain"],
+            ["modules", "--strategy", "per-org", "--format", "csv"], ["dashboard", "--format", "table"],
+        ] {
             let r = try Self.run(arguments + ["--db", db])
             #expect(r.status == 0, "\(arguments): \(r.stderr)")
             #expect(!r.stdout.isEmpty)
@@ -122,19 +127,21 @@ struct CLITests {
         Self.expectOneLineError(try Self.run(["generate", "--db", db, "--bookings", "10"]), status: 1, mentioning: ["--replace"])
     }
 
-    @Test("bad input: one clear line, the right exit status, nothing changed", arguments: [
-        (["revenue", "--period", "fortnight"], Int32(2), "fortnight"),
-        (["revenue", "--tz", "Mars/Olympus"], Int32(2), "Mars/Olympus"),
-        (["revenue", "--from", "2024-13-45"], Int32(2), "2024-13-45"),
-        (["revenue", "--from", "2024-02-01", "--to", "2024-01-01"], Int32(2), "after"),
-        (["revenue", "--from", "'; DROP TABLE payments; --"], Int32(2), "--from"),
-        (["dashboard", "--strategy", "magic"], Int32(2), "magic"),
-        (["modules", "--org", "no-such-org"], Int32(1), "no-such-org"),
-        (["generate", "--bookings", "-5"], Int32(2), "-5"),
-        (["bench", "--runs", "-1"], Int32(2), "-1"),
-        (["revenue", "--slow-query-ms", "-3"], Int32(2), "--slow-query-ms"),
-        (["bench", "--runs", "0"], Int32(2), "--runs"),
-    ])
+    @Test(
+        "bad input: one clear line, the right exit status, nothing changed",
+        arguments: [
+            (["revenue", "--period", "fortnight"], Int32(2), "fortnight"),
+            (["revenue", "--tz", "Mars/Olympus"], Int32(2), "Mars/Olympus"),
+            (["revenue", "--from", "2024-13-45"], Int32(2), "2024-13-45"),
+            (["revenue", "--from", "2024-02-01", "--to", "2024-01-01"], Int32(2), "after"),
+            (["revenue", "--from", "'; DROP TABLE payments; --"], Int32(2), "--from"),
+            (["dashboard", "--strategy", "magic"], Int32(2), "magic"),
+            (["modules", "--org", "no-such-org"], Int32(1), "no-such-org"),
+            (["generate", "--bookings", "-5"], Int32(2), "-5"),
+            (["bench", "--runs", "-1"], Int32(2), "-1"),
+            (["revenue", "--slow-query-ms", "-3"], Int32(2), "--slow-query-ms"),
+            (["bench", "--runs", "0"], Int32(2), "--runs"),
+        ])
     func badInput(arguments: [String], status: Int32, word: String) throws {
         let dir = try Directory()
         let db = dir.file("t.sqlite")
@@ -177,7 +184,8 @@ struct CLITests {
         let db = dir.file("partial.sqlite")
         #expect(try Self.run(["init", "--db", db]).status == 0)
         // Rebuild payments without `amount` (DROP COLUMN refuses a CHECKed column).
-        let rebuilt = try Self.python("""
+        let rebuilt = try Self.python(
+            """
             import sqlite3, sys
             c = sqlite3.connect(sys.argv[1])
             c.executescript("DROP TABLE payments; CREATE TABLE payments (id INTEGER PRIMARY KEY, bookingId INTEGER, status TEXT, createdAt INTEGER);")
@@ -198,8 +206,10 @@ struct CLITests {
         #expect(try Self.run(["generate", "--db", db, "--bookings", "500"]).status == 0)
         try Self.rollbackMode(db)
         let before = try Self.fingerprint(db)
-        for command in [["dashboard"], ["revenue"], ["modules"], ["explain"], ["indexes", "status"], ["bench", "--runs", "1"],
-                        ["report", "--out", dir.file("report.html")]] {
+        for command in [
+            ["dashboard"], ["revenue"], ["modules"], ["explain"], ["indexes", "status"], ["bench", "--runs", "1"],
+            ["report", "--out", dir.file("report.html")],
+        ] {
             let r = try Self.run(command + ["--db", db])
             #expect(r.status == 0, "\(command): \(r.stderr)")
             #expect(try Self.fingerprint(db) == before, "\(command) changed the file")
@@ -295,7 +305,8 @@ struct ReportCommandTests {
         #expect(try CLITests.run(["report", "--db", db, "--out", dir.file("csv"), "--period", "year"]).status == 0)
         #expect(FileManager.default.fileExists(atPath: dir.file("csv/revenue.csv")))
         CLITests.expectOneLineError(try CLITests.run(["report", "--db", db, "--out", dir.file("x.html"), "--period", "fortnight"]), status: 2)
-        CLITests.expectOneLineError(try CLITests.run(["report", "--db", db, "--out", dir.file("no/such/x.html")]), status: 1, mentioning: ["does not exist"])
+        CLITests.expectOneLineError(
+            try CLITests.run(["report", "--db", db, "--out", dir.file("no/such/x.html")]), status: 1, mentioning: ["does not exist"])
         CLITests.expectOneLineError(try CLITests.run(["report", "--db", dir.file("absent.sqlite"), "--out", dir.file("y.html")]), status: 1)
         #expect(!FileManager.default.fileExists(atPath: dir.file("x.html")))
         #expect(!FileManager.default.fileExists(atPath: dir.file("y.html")))

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TallyTestSupport
+import Testing
 
 /// `tally generate` killed with SIGKILL at random points: the database
 /// opens afterwards, passes `PRAGMA integrity_check`, and holds either
@@ -8,8 +8,10 @@ import TallyTestSupport
 @Suite("crash safety", .serialized)
 struct CrashSafetyTests {
     static func sqlite(_ path: String, _ sql: String) throws -> String {
-        try CLITests.python("import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print('|'.join(str(x) for x in c.execute(sys.argv[2]).fetchone())); c.close()",
-                            [path, sql]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        try CLITests.python(
+            "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print('|'.join(str(x) for x in c.execute(sys.argv[2]).fetchone())); c.close()",
+            [path, sql]
+        ).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     @Test("SIGKILL during generate leaves nothing or everything", arguments: [0.05, 0.15, 0.3, 0.6, 1.2])

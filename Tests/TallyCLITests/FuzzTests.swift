@@ -51,10 +51,12 @@ struct FuzzTests {
         #expect(try CLITests.fingerprint(db) == before)
     }
 
-    @Test("serve refuses invalid ports and hosts before listening", arguments: [
-        ["--port", "-1"], ["--port", "65536"], ["--port", "99999999999999999999"], ["--port", "http"],
-        ["--host", ""], ["--host", "a b"], ["--slow-query-ms", "-5"],
-    ])
+    @Test(
+        "serve refuses invalid ports and hosts before listening",
+        arguments: [
+            ["--port", "-1"], ["--port", "65536"], ["--port", "99999999999999999999"], ["--port", "http"],
+            ["--host", ""], ["--host", "a b"], ["--slow-query-ms", "-5"],
+        ])
     func serveOptions(arguments: [String]) throws {
         let dir = try CLITests.Directory()
         let db = dir.file("s.sqlite")

@@ -49,16 +49,19 @@ struct MetricsClientTests {
         }
     }
 
-    @Test("promtool finds no problem, prometheus_client parses every family, each with its help; requests counted once",
-          .enabled(if: toolsPresent || ProcessInfo.processInfo.environment["CI"] != nil))
+    @Test(
+        "promtool finds no problem, prometheus_client parses every family, each with its help; requests counted once",
+        .enabled(if: toolsPresent || ProcessInfo.processInfo.environment["CI"] != nil))
     func realClients() async throws {
         let dir = try CLITests.Directory()
         let db = dir.file("m.sqlite")
         #expect(try CLITests.run(["generate", "--db", db, "--bookings", "600"]).status == 0)
         let server = try ServeProcess(db: db)
         defer { server.stop() }
-        let paths = ["/api/dashboard", "/api/dashboard", "/api/revenue?period=month", "/api/revenue?period=fortnight", "/nope",
-                     "/health", "/api/organizations?limit=5"]
+        let paths = [
+            "/api/dashboard", "/api/dashboard", "/api/revenue?period=month", "/api/revenue?period=fortnight", "/nope",
+            "/health", "/api/organizations?limit=5",
+        ]
         for path in paths { _ = try await URLSession.shared.data(from: URL(string: server.url + path)!) }
         let (body, _) = try await URLSession.shared.data(from: URL(string: server.url + "/metrics")!)
         let file = dir.file("metrics.txt")
@@ -85,8 +88,10 @@ struct MetricsClientTests {
             #expect(family.name.hasPrefix("tally_"), "\(family.name)")
             if family.type == "histogram" { #expect(family.name.hasSuffix("_seconds"), "\(family.name)") }
         }
-        for name in ["tally_http_requests", "tally_engine_requests", "tally_engine_statements", "tally_cache_hits", "tally_cache_misses",
-                     "tally_http_request_duration_seconds", "tally_engine_request_duration_seconds"] {
+        for name in [
+            "tally_http_requests", "tally_engine_requests", "tally_engine_statements", "tally_cache_hits", "tally_cache_misses",
+            "tally_http_request_duration_seconds", "tally_engine_request_duration_seconds",
+        ] {
             #expect(byName[name] != nil, "\(name) missing")
         }
         // Each request counted once, under its status; nothing else.

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TallyTestSupport
+import Testing
 
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -15,29 +15,34 @@ struct NeverCrashTests {
     static func database(_ dir: CLITests.Directory, _ sql: String) throws -> String {
         let db = dir.file("h.sqlite")
         #expect(try CLITests.run(["generate", "--db", db, "--bookings", "300"]).status == 0)
-        let r = try CLITests.python("import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.executescript(sys.argv[2]); c.commit(); c.close()",
-                                    [db, sql])
+        let r = try CLITests.python(
+            "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.executescript(sys.argv[2]); c.commit(); c.close()",
+            [db, sql])
         #expect(r.status == 0, "\(r.stderr)")
         return db
     }
 
-    @Test("1e300, two 5e18 in different months, a timestamp of 2^63 - 1: every command answers or says why, in one line", arguments: [
-        "INSERT INTO payments (bookingId, amount, status, createdAt) VALUES (1, 1e300, 'COMPLETED', 1704067200000)",
-        """
-        INSERT INTO payments (bookingId, amount, status, createdAt) VALUES (1, 5000000000000000000, 'COMPLETED', 1704067200000);
-        INSERT INTO payments (bookingId, amount, status, createdAt) VALUES (1, 5000000000000000000, 'COMPLETED', 1706745600000);
-        """,
-        "INSERT INTO payments (bookingId, amount, status, createdAt) VALUES (1, 100, 'COMPLETED', 9223372036854775807)",
-        "INSERT INTO payments (bookingId, amount, status, createdAt) VALUES (1, 'abc', 'COMPLETED', x'0102')",
-        "UPDATE bookings SET driverId = 'x', price = 1.5 WHERE id <= 3",
-    ])
+    @Test(
+        "1e300, two 5e18 in different months, a timestamp of 2^63 - 1: every command answers or says why, in one line",
+        arguments: [
+            "INSERT INTO payments (bookingId, amount, status, createdAt) VALUES (1, 1e300, 'COMPLETED', 1704067200000)",
+            """
+            INSERT INTO payments (bookingId, amount, status, createdAt) VALUES (1, 5000000000000000000, 'COMPLETED', 1704067200000);
+            INSERT INTO payments (bookingId, amount, status, createdAt) VALUES (1, 5000000000000000000, 'COMPLETED', 1706745600000);
+            """,
+            "INSERT INTO payments (bookingId, amount, status, createdAt) VALUES (1, 100, 'COMPLETED', 9223372036854775807)",
+            "INSERT INTO payments (bookingId, amount, status, createdAt) VALUES (1, 'abc', 'COMPLETED', x'0102')",
+            "UPDATE bookings SET driverId = 'x', price = 1.5 WHERE id <= 3",
+        ])
     func hostileValues(sql: String) throws {
         let dir = try CLITests.Directory()
         let db = try Self.database(dir, sql)
         let before = try CLITests.fingerprint(db)
         var commands: [[String]] = Strategy.allNames.map { ["dashboard", "--strategy", $0] }
-        commands += [["revenue", "--period", "month"], ["revenue", "--period", "day", "--from", "2024-01-01", "--to", "2024-03-01"],
-                     ["modules"], ["explain"], ["report", "--out", dir.file("r.html")], ["report", "--out", dir.file("r.md")]]
+        commands += [
+            ["revenue", "--period", "month"], ["revenue", "--period", "day", "--from", "2024-01-01", "--to", "2024-03-01"],
+            ["modules"], ["explain"], ["report", "--out", dir.file("r.html")], ["report", "--out", dir.file("r.md")],
+        ]
         for command in commands {
             let r = try CLITests.run(command + ["--db", db])
             #expect(r.status == 0 || r.status == 1, "\(command): status \(r.status) \(r.stderr)")
@@ -73,16 +78,18 @@ struct NeverCrashTests {
         try FileManager.default.setAttributes([.posixPermissions: 0o444], ofItemAtPath: db)
         try FileManager.default.setAttributes([.posixPermissions: 0o555], ofItemAtPath: dir.path)
         defer { try? FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: dir.path) }
-        let r = try CLITests.run(["-u", "nobody", "--", CLITests.binary.path, "dashboard", "--db", db],
-                                 executable: URL(fileURLWithPath: "/usr/sbin/runuser"))
+        let r = try CLITests.run(
+            ["-u", "nobody", "--", CLITests.binary.path, "dashboard", "--db", db],
+            executable: URL(fileURLWithPath: "/usr/sbin/runuser"))
         CLITests.expectOneLineError(r, status: 1, mentioning: ["WAL", "journal_mode=DELETE", "w.sqlite-shm"])
         // Switched to rollback mode once by its owner, the same file is readable there.
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: dir.path)
         try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: db)
         try CLITests.rollbackMode(db)
         try FileManager.default.setAttributes([.posixPermissions: 0o555], ofItemAtPath: dir.path)
-        let again = try CLITests.run(["-u", "nobody", "--", CLITests.binary.path, "dashboard", "--db", db],
-                                     executable: URL(fileURLWithPath: "/usr/sbin/runuser"))
+        let again = try CLITests.run(
+            ["-u", "nobody", "--", CLITests.binary.path, "dashboard", "--db", db],
+            executable: URL(fileURLWithPath: "/usr/sbin/runuser"))
         #expect(again.status == 0, "\(again.stderr)")
     }
 
@@ -96,8 +103,10 @@ struct NeverCrashTests {
         // Day buckets over 200 years: a body of several megabytes, read at 1 MB/s.
         let curl = ChildProcess()
         curl.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        curl.arguments = ["curl", "-s", "--limit-rate", "1M", "-D", dir.file("headers"), "-o", dir.file("body"), "-w", "%{http_code} %{size_download}",
-                          server.url + "/api/revenue?period=day&from=1900-01-01&to=2100-01-01"]
+        curl.arguments = [
+            "curl", "-s", "--limit-rate", "1M", "-D", dir.file("headers"), "-o", dir.file("body"), "-w", "%{http_code} %{size_download}",
+            server.url + "/api/revenue?period=day&from=1900-01-01&to=2100-01-01",
+        ]
         let curlOut = Pipe()
         curl.standardOutput = curlOut
         try curl.run()

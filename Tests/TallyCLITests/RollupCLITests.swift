@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TallyTestSupport
+import Testing
+
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -113,7 +114,7 @@ struct RollupCLITests {
         var answers = 0, strategies = Set<String>()
         var pending: [(floor: Int, bookings: Int, payments: Int)] = []
         repeat {
-            let floor = Self.logged(log).count - 1   // commits that had finished (the first line is the start)
+            let floor = Self.logged(log).count - 1  // commits that had finished (the first line is the start)
             let (data, _) = try await URLSession.shared.data(from: URL(string: server.url + "/api/dashboard")!)
             let json = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
             let bookings = try #require((json["bookings"] as? [String: Any])?["total"] as? Int)
@@ -133,8 +134,9 @@ struct RollupCLITests {
         #expect(states.count == 301)
         for (floor, bookings, payments) in pending {
             let possible = states[max(floor, 0)...]
-            #expect(possible.contains { $0.bookings == bookings && $0.payments == payments },
-                    "an answer (\(bookings), \(payments)) is no state at or after commit \(floor)")
+            #expect(
+                possible.contains { $0.bookings == bookings && $0.payments == payments },
+                "an answer (\(bookings), \(payments)) is no state at or after commit \(floor)")
         }
         #expect(answers > 0)
         #expect(strategies == ["rollup"])
@@ -180,7 +182,9 @@ struct RollupCLITests {
             #expect(try await Self.etag(b.url + path, ifNoneMatch: tag).status == 304, "\(path)")
             before[path] = tag
         }
-        let write = try CLITests.python("import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(\"UPDATE bookings SET status='CANCELLED' WHERE id=1\"); c.commit(); c.close()", [db])
+        let write = try CLITests.python(
+            "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(\"UPDATE bookings SET status='CANCELLED' WHERE id=1\"); c.commit(); c.close()",
+            [db])
         #expect(write.status == 0, "\(write.stderr)")
         let dashboardA = try await Self.etag(a.url + "/api/dashboard"), dashboardB = try await Self.etag(b.url + "/api/dashboard")
         #expect(dashboardA.etag != before["/api/dashboard"])

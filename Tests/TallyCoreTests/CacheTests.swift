@@ -1,7 +1,8 @@
 import Foundation
 import GRDB
-import Testing
 import TallyTestSupport
+import Testing
+
 @testable import TallyCore
 
 @Suite("LRU store")
@@ -70,7 +71,6 @@ struct StatsCacheTests {
     }
 
     static let lifetime = CachePolicy.Lifetime(ttl: 10, staleWhileRevalidate: 5, maximumAge: 60)
-
 
     @Test("TTL: fresh until it expires, then loaded again")
     func ttl() async throws {
@@ -191,8 +191,9 @@ struct StatsCacheTests {
         }
         let requests = (0..<50).map { _ in
             Task { () -> TestFailure? in
-                do { _ = try await cache.value(for: "k", tables: [], lifetime: Self.lifetime, load: load, weigh: { _ in 1 }); return nil }
-                catch { return error as? TestFailure }
+                do { _ = try await cache.value(for: "k", tables: [], lifetime: Self.lifetime, load: load, weigh: { _ in 1 }); return nil } catch {
+                    return error as? TestFailure
+                }
             }
         }
         // Every request waits on the one load before it fails.
@@ -337,9 +338,10 @@ struct CacheFreshnessTests {
         #expect(status == .miss)
         #expect(cache.snapshot.loadsDiscarded == 1)
         #expect(cache.snapshot.entries == 0)
-        let (second, secondStatus) = try await cache.value(for: "count", tables: ["payments"], lifetime: lifetime,
-                                                           load: { try await reader.read { try Int64.fetchOne($0, sql: "SELECT COUNT(*) FROM payments")! } },
-                                                           weigh: { _ in 8 })
+        let (second, secondStatus) = try await cache.value(
+            for: "count", tables: ["payments"], lifetime: lifetime,
+            load: { try await reader.read { try Int64.fetchOne($0, sql: "SELECT COUNT(*) FROM payments")! } },
+            weigh: { _ in 8 })
         #expect(secondStatus == .miss)
         #expect(second == first + 1)
     }
@@ -363,9 +365,10 @@ struct CacheFreshnessTests {
         await snapshotTaken.wait()
         // A commit finishes; a request made after it must see it.
         try await writer.write { try $0.execute(sql: Self.payment) }
-        let second = try await cache.value(for: "count", tables: ["payments"], lifetime: lifetime,
-                                           load: { try await reader.read { try Int64.fetchOne($0, sql: "SELECT COUNT(*) FROM payments")! } },
-                                           weigh: { _ in 8 })
+        let second = try await cache.value(
+            for: "count", tables: ["payments"], lifetime: lifetime,
+            load: { try await reader.read { try Int64.fetchOne($0, sql: "SELECT COUNT(*) FROM payments")! } },
+            weigh: { _ in 8 })
         release.open()
         let (old, _) = try await first.value
         #expect(second.0 == old + 1)

@@ -27,14 +27,22 @@ struct DocumentationExampleTests {
         examples += Self.examples(in: try String(contentsOf: root.appendingPathComponent("README.md"), encoding: .utf8), docComments: false)
             .map { ("README.md", $0) }
         #expect(examples.count >= 15, "found only \(examples.count) examples")
+        let testTokens = tests.map(Self.tokens)
         for (file, lines) in examples {
-            let found = tests.contains { test in
-                test.indices.contains { start in
-                    start + lines.count <= test.count && Array(test[start..<start + lines.count]) == lines
-                }
-            }
+            let example = Self.tokens(lines)
+            let found = testTokens.contains { $0.contains(example) }
             #expect(found, "an example in \(file) is not compiled by any test:\n\(lines.joined(separator: "\n"))")
         }
+    }
+
+    /// The code of normalized lines with every space and line break removed,
+    /// and a trailing comma before `)` or `]` dropped: what
+    /// `swift format` may change in a test's copy of an example (line
+    /// breaks, indentation, trailing commas) does not count as a difference.
+    static func tokens(_ lines: [String]) -> String {
+        var text = lines.joined().filter { !$0.isWhitespace }
+        for (from, to) in [(",)", ")"), (",]", "]")] { text = text.replacingOccurrences(of: from, with: to) }
+        return text
     }
 
     static func files(under directory: URL, extension: String = "swift") throws -> [URL] {
@@ -105,9 +113,9 @@ struct DocumentationExampleTests {
             }
             do {
                 let database = try TallyDatabase.openReadOnly(path: "tally.sqlite")
-                let engine = TallyEngine(database: database)   // uses database.cache
-                let first = try await engine.dashboard()       // meta.cache == "miss"
-                let second = try await engine.dashboard()      // meta.cache == "hit"
+                let engine = TallyEngine(database: database)  // uses database.cache
+                let first = try await engine.dashboard()  // meta.cache == "miss"
+                let second = try await engine.dashboard()  // meta.cache == "hit"
                 #expect(first.meta.cache == "miss" && second.meta.cache == "hit")
             }
         }
@@ -118,8 +126,8 @@ struct DocumentationExampleTests {
         try await Self.inDirectory {
             var printed = false
             func print(_ items: Any...) { printed = true }
-            do { _ = try TallyDatabase.openReadOnly(path: "missing.sqlite") }
-            catch let error as TallyError { print(error.kind, error.message) }  // file, "no database at missing.sqlite"
+            // Prints: file, "no database at missing.sqlite"
+            do { _ = try TallyDatabase.openReadOnly(path: "missing.sqlite") } catch let error as TallyError { print(error.kind, error.message) }
             #expect(printed)
             let error = #expect(throws: TallyError.self) { try TallyDatabase.openReadOnly(path: "missing.sqlite") }
             #expect(error?.kind == .file && error?.message == "no database at missing.sqlite")
@@ -132,25 +140,29 @@ struct DocumentationExampleTests {
             let engine = TallyEngine(database: try TallyDatabase.openReadOnly(path: "tally.sqlite"))
             do {
                 let zone = try Zone("Europe/Paris")
-                let grid = try PeriodGrid(period: .month, zone: zone,
-                                          from: try TimestampParser.parse("2025-01-01", zone: zone),
-                                          to: try TimestampParser.parse("2026-01-01", zone: zone))
-                let stat = Stat(name: "bookings.byServiceTypePerMonth", table: "bookings",
-                                groupBy: ["serviceType"], bucket: Stat.TimeBucket(column: "createdAt", grid: grid),
-                                aggregates: [.count, .sum("price")])
+                let grid = try PeriodGrid(
+                    period: .month, zone: zone,
+                    from: try TimestampParser.parse("2025-01-01", zone: zone),
+                    to: try TimestampParser.parse("2026-01-01", zone: zone))
+                let stat = Stat(
+                    name: "bookings.byServiceTypePerMonth", table: "bookings",
+                    groupBy: ["serviceType"], bucket: Stat.TimeBucket(column: "createdAt", grid: grid),
+                    aggregates: [.count, .sum("price")])
                 let results = try await engine.run([stat])
                 #expect(results.count == 1 && results[0].stat.name == stat.name)
             }
             do {
                 let engine = TallyEngine(database: try TallyDatabase.openReadOnly(path: "shop.sqlite"))
                 let zone = try Zone("Europe/Paris")
-                let grid = try PeriodGrid(period: .month, zone: zone,
-                                          from: try TimestampParser.parse("2025-01-01", zone: zone),
-                                          to: try TimestampParser.parse("2026-01-01", zone: zone))
-                let perMonth = Stat(name: "bookings.byServiceTypePerMonth", table: "bookings",
-                                    groupBy: ["serviceType"], bucket: .init(column: "createdAt", grid: grid),
-                                    aggregates: [.count, .sum("price")])
-                let results = try await engine.run([perMonth])           // auto: rollups when intact, else one scan per table
+                let grid = try PeriodGrid(
+                    period: .month, zone: zone,
+                    from: try TimestampParser.parse("2025-01-01", zone: zone),
+                    to: try TimestampParser.parse("2026-01-01", zone: zone))
+                let perMonth = Stat(
+                    name: "bookings.byServiceTypePerMonth", table: "bookings",
+                    groupBy: ["serviceType"], bucket: .init(column: "createdAt", grid: grid),
+                    aggregates: [.count, .sum("price")])
+                let results = try await engine.run([perMonth])  // auto: rollups when intact, else one scan per table
                 #expect(results[0].stat.name == perMonth.name)
             }
             do {
@@ -162,10 +174,11 @@ struct DocumentationExampleTests {
             }
             do {
                 let zone = try Zone("Europe/Paris")
-                let grid = try PeriodGrid(period: .month, zone: zone,
-                                          from: try TimestampParser.parse("2024-01-01", zone: zone),
-                                          to: try TimestampParser.parse("2025-01-01", zone: zone))
-                let months = grid.count              // 12
+                let grid = try PeriodGrid(
+                    period: .month, zone: zone,
+                    from: try TimestampParser.parse("2024-01-01", zone: zone),
+                    to: try TimestampParser.parse("2025-01-01", zone: zone))
+                let months = grid.count  // 12
                 let april = grid.label(ofBucket: 3)  // "2024-04-01T00:00:00+02:00"
                 #expect(months == 12 && april == "2024-04-01T00:00:00+02:00")
             }
@@ -182,18 +195,19 @@ struct DocumentationExampleTests {
         try await Self.inDirectory {
             do {
                 let database = try TallyDatabase.openForWriting(path: "shop.sqlite")
-                try Rollups.enable(on: database)               // tables, triggers, backfill: one transaction
+                try Rollups.enable(on: database)  // tables, triggers, backfill: one transaction
                 let status = try await Rollups.status(of: database)
-                let differences = try await Rollups.verify(database)   // [] when exact
+                let differences = try await Rollups.verify(database)  // [] when exact
                 #expect(status.allIntact && differences.isEmpty)
             }
             let database = try TallyDatabase.openForWriting(path: "tally.sqlite")
             let engine = TallyEngine(database: database, cache: .disabled)
             do {
-                let stat = Stat(name: "bookings.priceByServiceType", table: "bookings",
-                                groupBy: ["serviceType"], aggregates: [.count, .sum("price")])
+                let stat = Stat(
+                    name: "bookings.priceByServiceType", table: "bookings",
+                    groupBy: ["serviceType"], aggregates: [.count, .sum("price")])
                 try Rollups.enable(on: database, definitions: Rollups.standard + [try RollupDefinition(stat)])
-                let answer = try await engine.run([stat])   // read from the rollup
+                let answer = try await engine.run([stat])  // read from the rollup
                 let scanned = try await engine.run([stat], strategy: .singlePass)
                 #expect(answer[0].groups == scanned[0].groups)
                 #expect(try await engine.compute([stat], strategy: .auto, kind: "test").strategy == .rollup)

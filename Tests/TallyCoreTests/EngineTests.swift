@@ -1,14 +1,18 @@
 import Foundation
 import GRDB
-import Testing
+import Logging
 import TallyTestSupport
+import Testing
+
 @testable import TallyCore
 
 @Suite("Engine")
 struct EngineTests {
-    @Test("the three strategies agree with a plain Swift loop", arguments: [
-        (0, UInt64(1), true), (1, UInt64(2), true), (2_500, UInt64(3), true), (4_000, UInt64(4), false), (6_000, UInt64(99), true),
-    ])
+    @Test(
+        "the three strategies agree with a plain Swift loop",
+        arguments: [
+            (0, UInt64(1), true), (1, UInt64(2), true), (2_500, UInt64(3), true), (4_000, UInt64(4), false), (6_000, UInt64(99), true),
+        ])
     func strategiesAgree(bookings: Int, seed: UInt64, indexes: Bool) async throws {
         let dir = try TemporaryDirectory()
         let database = try generatedDatabase(in: dir, bookings: bookings, seed: seed, indexes: indexes)
@@ -39,26 +43,27 @@ struct EngineTests {
             try db.execute(sql: "PRAGMA encoding = '\(encoding)'")
         }
         try await queue.write { db in
-            try db.execute(sql: """
-                CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT, name TEXT, role TEXT, isActive INTEGER, createdAt INTEGER);
-                CREATE TABLE drivers (id INTEGER PRIMARY KEY, userId INTEGER, isAvailable INTEGER, rating REAL, createdAt INTEGER);
-                CREATE TABLE vehicles (id INTEGER PRIMARY KEY, driverId INTEGER, type TEXT, plate TEXT, isAvailable INTEGER, createdAt INTEGER);
-                CREATE TABLE bookings (id INTEGER PRIMARY KEY, userId INTEGER, driverId INTEGER, vehicleId INTEGER, serviceType TEXT,
-                                       status TEXT, price INTEGER, scheduledDate INTEGER, createdAt INTEGER);
-                CREATE TABLE payments (id INTEGER PRIMARY KEY, bookingId INTEGER, amount INTEGER, status TEXT, createdAt INTEGER);
-                CREATE TABLE organizations (id TEXT PRIMARY KEY, name TEXT, createdAt INTEGER);
-                CREATE TABLE modules (id INTEGER PRIMARY KEY, organizationId TEXT, key TEXT, isActive INTEGER, createdAt INTEGER);
-                INSERT INTO users (email, role, isActive, createdAt) VALUES
-                  ('a', 'CUSTOMER', 1, 0), ('b', 'SUPERUSER', 1, 0), ('c', 'SUPERUSER', 0, 0), ('d', 'customer', 2, 0), ('e', 'ADMIN', 1.0, 0);
-                INSERT INTO drivers (userId, isAvailable, rating, createdAt) VALUES (1, 1, NULL, 0), (2, 0, NULL, 0);
-                INSERT INTO vehicles (type, isAvailable, createdAt) VALUES ('HOVERCRAFT', 1, 0), ('CAR', 0, 0), ('VÉLO-CARGO ÉLECTRIQUE', 1, 0);
-                INSERT INTO bookings (userId, serviceType, status, price, scheduledDate, createdAt) VALUES
-                  (1, 'RIDE', 'COMPLETED', 100, 0, 0), (1, 'TELEPORT', 'LOST', 5, 0, 0), (1, 'RIDE', '', 5, 0, 0);
-                INSERT INTO payments (bookingId, amount, status, createdAt) VALUES
-                  (1, 100, 'COMPLETED', 0), (1, 7, 'DISPUTED', 0), (1, 2.5, 'DISPUTED', 0);
-                INSERT INTO organizations VALUES ('o1', 'One', 0), ('o2', 'Two', 0);
-                INSERT INTO modules (organizationId, key, isActive, createdAt) VALUES ('o1', 'a', 1, 0), ('o1', 'b', 0, 0), ('o9', 'c', 1, 0);
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT, name TEXT, role TEXT, isActive INTEGER, createdAt INTEGER);
+                    CREATE TABLE drivers (id INTEGER PRIMARY KEY, userId INTEGER, isAvailable INTEGER, rating REAL, createdAt INTEGER);
+                    CREATE TABLE vehicles (id INTEGER PRIMARY KEY, driverId INTEGER, type TEXT, plate TEXT, isAvailable INTEGER, createdAt INTEGER);
+                    CREATE TABLE bookings (id INTEGER PRIMARY KEY, userId INTEGER, driverId INTEGER, vehicleId INTEGER, serviceType TEXT,
+                                           status TEXT, price INTEGER, scheduledDate INTEGER, createdAt INTEGER);
+                    CREATE TABLE payments (id INTEGER PRIMARY KEY, bookingId INTEGER, amount INTEGER, status TEXT, createdAt INTEGER);
+                    CREATE TABLE organizations (id TEXT PRIMARY KEY, name TEXT, createdAt INTEGER);
+                    CREATE TABLE modules (id INTEGER PRIMARY KEY, organizationId TEXT, key TEXT, isActive INTEGER, createdAt INTEGER);
+                    INSERT INTO users (email, role, isActive, createdAt) VALUES
+                      ('a', 'CUSTOMER', 1, 0), ('b', 'SUPERUSER', 1, 0), ('c', 'SUPERUSER', 0, 0), ('d', 'customer', 2, 0), ('e', 'ADMIN', 1.0, 0);
+                    INSERT INTO drivers (userId, isAvailable, rating, createdAt) VALUES (1, 1, NULL, 0), (2, 0, NULL, 0);
+                    INSERT INTO vehicles (type, isAvailable, createdAt) VALUES ('HOVERCRAFT', 1, 0), ('CAR', 0, 0), ('VÉLO-CARGO ÉLECTRIQUE', 1, 0);
+                    INSERT INTO bookings (userId, serviceType, status, price, scheduledDate, createdAt) VALUES
+                      (1, 'RIDE', 'COMPLETED', 100, 0, 0), (1, 'TELEPORT', 'LOST', 5, 0, 0), (1, 'RIDE', '', 5, 0, 0);
+                    INSERT INTO payments (bookingId, amount, status, createdAt) VALUES
+                      (1, 100, 'COMPLETED', 0), (1, 7, 'DISPUTED', 0), (1, 2.5, 'DISPUTED', 0);
+                    INSERT INTO organizations VALUES ('o1', 'One', 0), ('o2', 'Two', 0);
+                    INSERT INTO modules (organizationId, key, isActive, createdAt) VALUES ('o1', 'a', 1, 0), ('o1', 'b', 0, 0), ('o9', 'c', 1, 0);
+                    """)
         }
         #expect(try await queue.read { try String.fetchOne($0, sql: "PRAGMA encoding") } == encoding)
         let engine = TallyEngine(database: try TallyDatabase.openReadOnly(path: path))
@@ -101,13 +106,17 @@ struct EngineTests {
                 try await writer.write { db in
                     // Each commit moves rows between groups and adds some:
                     // a torn read would break one of the invariants below.
-                    try db.execute(sql: "UPDATE bookings SET status = CASE status WHEN 'PENDING' THEN 'CONFIRMED' ELSE 'PENDING' END WHERE id % 50 = ?", arguments: [n % 50])
-                    try db.execute(sql: """
-                        INSERT INTO bookings (userId, serviceType, status, price, scheduledDate, createdAt)
-                        VALUES (1, 'RIDE', 'PENDING', 100, 0, ?)
-                        """, arguments: [1_700_000_000_000 + n])
-                    try db.execute(sql: "INSERT INTO payments (bookingId, amount, status, createdAt) VALUES (1, 100, 'COMPLETED', ?)",
-                                   arguments: [1_700_000_000_000 + n])
+                    try db.execute(
+                        sql: "UPDATE bookings SET status = CASE status WHEN 'PENDING' THEN 'CONFIRMED' ELSE 'PENDING' END WHERE id % 50 = ?",
+                        arguments: [n % 50])
+                    try db.execute(
+                        sql: """
+                            INSERT INTO bookings (userId, serviceType, status, price, scheduledDate, createdAt)
+                            VALUES (1, 'RIDE', 'PENDING', 100, 0, ?)
+                            """, arguments: [1_700_000_000_000 + n])
+                    try db.execute(
+                        sql: "INSERT INTO payments (bookingId, amount, status, createdAt) VALUES (1, 100, 'COMPLETED', ?)",
+                        arguments: [1_700_000_000_000 + n])
                 }
             }
             return i
@@ -137,17 +146,21 @@ struct EngineTests {
         let dir = try TemporaryDirectory()
         let database = try generatedDatabase(in: dir, bookings: 4_000)
         let zone = try Zone("UTC")
-        let grid = try PeriodGrid(period: .month, zone: zone,
-                                  from: zone.startOfDay(.init(year: 2024, month: 1, day: 1)),
-                                  to: zone.startOfDay(.init(year: 2025, month: 1, day: 1)))
-        let stat = Stat(name: "bookings.byServiceTypePerMonth", table: "bookings", groupBy: ["serviceType"],
-                        bucket: .init(column: "createdAt", grid: grid), aggregates: [.count, .sum("price"), .max("price")])
+        let grid = try PeriodGrid(
+            period: .month, zone: zone,
+            from: zone.startOfDay(.init(year: 2024, month: 1, day: 1)),
+            to: zone.startOfDay(.init(year: 2025, month: 1, day: 1)))
+        let stat = Stat(
+            name: "bookings.byServiceTypePerMonth", table: "bookings", groupBy: ["serviceType"],
+            bucket: .init(column: "createdAt", grid: grid), aggregates: [.count, .sum("price"), .max("price")])
         let engine = TallyEngine(database: database)
         let expected = try database.reader.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT serviceType, strftime('%m', createdAt / 1000, 'unixepoch') - 1, COUNT(*), SUM(price), MAX(price)
-                FROM bookings WHERE createdAt >= 1704067200000 AND createdAt < 1735689600000 GROUP BY 1, 2
-                """)
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT serviceType, strftime('%m', createdAt / 1000, 'unixepoch') - 1, COUNT(*), SUM(price), MAX(price)
+                    FROM bookings WHERE createdAt >= 1704067200000 AND createdAt < 1735689600000 GROUP BY 1, 2
+                    """)
         }
         #expect(expected.count == 36)
         for strategy in Strategy.scans {
@@ -187,7 +200,6 @@ struct EngineTests {
     }
 }
 
-
 @Suite("Parallel snapshots")
 struct ParallelSnapshotTests {
     @Test("the fan-out over several connections gives the same answers as one connection")
@@ -196,8 +208,9 @@ struct ParallelSnapshotTests {
         let database = try generatedDatabase(in: dir, bookings: 3_000)
         let pool = database.writer!
         for strategy in Strategy.scans {
-            let parallel = try ParallelStats.run(Dashboard.stats, strategy: strategy, pool: pool, width: 2,
-                                                 tables: TallyEngine.dashboardTables, execution: Execution())
+            let parallel = try ParallelStats.run(
+                Dashboard.stats, strategy: strategy, pool: pool, width: 2,
+                tables: TallyEngine.dashboardTables, execution: Execution())
             #expect(parallel != nil, "\(strategy) fanned out")
             let sequential = try await pool.read { try TallyEngine.run(Dashboard.stats, in: $0, strategy: strategy) }
             #expect(try parallel.map { try Dashboard(results: $0.0).comparable } == Dashboard(results: sequential).comparable)
@@ -214,17 +227,20 @@ struct ParallelSnapshotTests {
         // No commit: the lanes agree.
         #expect(try SnapshotFanOut.run(pool, lanes: lanes) == [500, 500])
         // A commit after the first barrier: lane 0's snapshot would differ.
-        let result = try SnapshotFanOut.run(pool, lanes: lanes, betweenBarriers: {
-            try! pool.write { db in
-                try db.execute(sql: "INSERT INTO bookings (userId, serviceType, status, price, scheduledDate, createdAt) VALUES (1, 'RIDE', 'PENDING', 1, 0, 0)")
-            }
-        })
+        let result = try SnapshotFanOut.run(
+            pool, lanes: lanes,
+            betweenBarriers: {
+                try! pool.write { db in
+                    try db.execute(
+                        sql:
+                            "INSERT INTO bookings (userId, serviceType, status, price, scheduledDate, createdAt) VALUES (1, 'RIDE', 'PENDING', 1, 0, 0)"
+                    )
+                }
+            })
         #expect(result == nil)
         #expect(try SnapshotFanOut.run(pool, lanes: lanes) == [501, 501])
     }
 }
-
-import Logging
 
 /// Collects log messages, for asserting what the engine logs.
 final class LogCollector: LogHandler, @unchecked Sendable {
@@ -253,8 +269,9 @@ struct SlowQueryTests {
         let dir = try TemporaryDirectory()
         let database = try generatedDatabase(in: dir, bookings: 200)
         let collector = LogCollector()
-        let engine = TallyEngine(database: database, cache: .disabled, logger: Logger(label: "test") { _ in collector },
-                                 slowQueryThreshold: .zero)
+        let engine = TallyEngine(
+            database: database, cache: .disabled, logger: Logger(label: "test") { _ in collector },
+            slowQueryThreshold: .zero)
         _ = try await engine.dashboard(strategy: .singlePass)
         _ = try await engine.dashboard(strategy: .singlePass)
         _ = try await engine.dashboard(strategy: .grouped)

@@ -1,6 +1,7 @@
 import GRDB
-import Testing
 import TallyTestSupport
+import Testing
+
 @testable import TallyCore
 
 @Suite("Generator")

@@ -1,8 +1,9 @@
 import Foundation
 import GRDB
 import MetricsTestKit
-import Testing
 import TallyTestSupport
+import Testing
+
 @testable import TallyCore
 
 /// The engine's and cache's swift-metrics instruments, asserted through

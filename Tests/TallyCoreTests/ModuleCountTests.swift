@@ -1,7 +1,8 @@
 import Foundation
 import GRDB
-import Testing
 import TallyTestSupport
+import Testing
+
 @testable import TallyCore
 
 @Suite("Module counts")
@@ -15,8 +16,9 @@ struct ModuleCountTests {
             for i in 0..<1_200 {
                 try db.execute(sql: "INSERT INTO organizations (id, name, createdAt) VALUES (?, ?, 0)", arguments: ["org-\(i)", "Org \(i)"])
                 for k in 0..<(i % 3) {
-                    try db.execute(sql: "INSERT INTO modules (organizationId, key, isActive, createdAt) VALUES (?, ?, ?, 0)",
-                                   arguments: ["org-\(i)", "m\(k)", k == 0 ? 1 : 0])
+                    try db.execute(
+                        sql: "INSERT INTO modules (organizationId, key, isActive, createdAt) VALUES (?, ?, ?, 0)",
+                        arguments: ["org-\(i)", "m\(k)", k == 0 ? 1 : 0])
                 }
             }
         }

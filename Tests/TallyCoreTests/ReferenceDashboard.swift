@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import TallyTestSupport
+
 @testable import TallyCore
 
 /// The dashboard computed the plainest way, sharing no code with the
@@ -111,13 +112,15 @@ func sameNumbers(_ a: Dashboard, _ b: Dashboard) -> Bool {
     }
     let aAmounts = Dictionary(uniqueKeysWithValues: a.payments.byStatus.map { ($0.key, $0.value.amount) })
     let bAmounts = Dictionary(uniqueKeysWithValues: b.payments.byStatus.map { ($0.key, $0.value.amount) })
-    let amountsAgree = aAmounts.keys.sorted() == bAmounts.keys.sorted()
+    let amountsAgree =
+        aAmounts.keys.sorted() == bAmounts.keys.sorted()
         && aAmounts.allSatisfy { close($0.value, bAmounts[$0.key]!) }
-    let ratingsAgree = switch (a.drivers.averageRating, b.drivers.averageRating) {
-    case (nil, nil): true
-    case (let x?, let y?): close(x, y)
-    default: false
-    }
+    let ratingsAgree =
+        switch (a.drivers.averageRating, b.drivers.averageRating) {
+        case (nil, nil): true
+        case (let x?, let y?): close(x, y)
+        default: false
+        }
     return normalized(a) == normalized(b) && amountsAgree && ratingsAgree
         && close(a.payments.revenue, b.payments.revenue) && close(a.payments.refunded, b.payments.refunded)
 }

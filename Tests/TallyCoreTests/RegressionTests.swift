@@ -1,7 +1,8 @@
 import Foundation
 import GRDB
-import Testing
 import TallyTestSupport
+import Testing
+
 @testable import TallyCore
 
 /// One test per crash or wrong answer found in Tally 0.1.0 (issue 12), each
@@ -26,11 +27,13 @@ struct RegressionTests {
     @Test("amount = 1e300 passes the CHECK: the dashboard and revenue give SQL's real sum, no trap")
     func hugeRealAmount() async throws {
         let dir = try TemporaryDirectory()
-        let database = try Self.database("INSERT INTO payments (bookingId, amount, status, createdAt) VALUES (1, 1e300, 'COMPLETED', 1704067200000)", in: dir)
+        let database = try Self.database(
+            "INSERT INTO payments (bookingId, amount, status, createdAt) VALUES (1, 1e300, 'COMPLETED', 1704067200000)", in: dir)
         for strategy in Strategy.scans {
             let dashboard = try await TallyEngine(database: database, cache: .disabled).dashboard(strategy: strategy)
             #expect(dashboard.payments.revenue == .real(1e300), "\(strategy)")
-            let revenue = try await TallyEngine(database: database, cache: .disabled).revenue(RevenueQuery(period: .month, zone: .utc), strategy: strategy)
+            let revenue = try await TallyEngine(database: database, cache: .disabled).revenue(
+                RevenueQuery(period: .month, zone: .utc), strategy: strategy)
             #expect(revenue.total.amount == .real(1e300))
         }
         let json = String(decoding: try JSONEncoder().encode(try await TallyEngine(database: database).dashboard()), as: UTF8.self)
@@ -40,13 +43,16 @@ struct RegressionTests {
     @Test("two amounts of 5e18 in different months: each month answers, the total is SQL's overflow error, named")
     func overflowingTotal() async throws {
         let dir = try TemporaryDirectory()
-        let database = try Self.database("""
+        let database = try Self.database(
+            """
             INSERT INTO payments (bookingId, amount, status, createdAt) VALUES (1, 5000000000000000000, 'COMPLETED', 1704067200000);
             INSERT INTO payments (bookingId, amount, status, createdAt) VALUES (1, 5000000000000000000, 'COMPLETED', 1706745600000);
             """, in: dir)
         for strategy in Strategy.scans {
             let engine = TallyEngine(database: database, cache: .disabled)
-            let error = await #expect(throws: TallyError.self) { _ = try await engine.revenue(RevenueQuery(period: .month, zone: .utc), strategy: strategy) }
+            let error = await #expect(throws: TallyError.self) {
+                _ = try await engine.revenue(RevenueQuery(period: .month, zone: .utc), strategy: strategy)
+            }
             #expect(error?.message.contains("payments.amount") == true, "\(strategy): \(error?.message ?? "")")
             let dashboard = await #expect(throws: TallyError.self) { _ = try await engine.dashboard(strategy: strategy) }
             #expect(dashboard?.message.contains("integer overflow") == true && dashboard?.message.contains("payments.amount") == true)
@@ -60,7 +66,8 @@ struct RegressionTests {
     @Test("createdAt = 9223372036854775807: revenue over the data's range is a clear error, over a given range an answer")
     func extremeTimestamp() async throws {
         let dir = try TemporaryDirectory()
-        let database = try Self.database("""
+        let database = try Self.database(
+            """
             INSERT INTO payments (bookingId, amount, status, createdAt) VALUES (1, 100, 'COMPLETED', 9223372036854775807);
             INSERT INTO payments (bookingId, amount, status, createdAt) VALUES (1, 7, 'COMPLETED', 1704067200000);
             """, in: dir)
@@ -94,20 +101,26 @@ struct RegressionTests {
     @Test("min and max keep SQLite's value and storage class: a text stays text, 2^53 + 1 stays exact")
     func typedExtremes() async throws {
         let dir = try TemporaryDirectory()
-        let database = try Self.database("""
+        let database = try Self.database(
+            """
             INSERT INTO bookings (userId, serviceType, status, price, scheduledDate, createdAt) VALUES (1, 'RIDE', 'PENDING', 9007199254740993, 0, 0);
             INSERT INTO bookings (userId, serviceType, status, price, scheduledDate, createdAt) VALUES (1, 'RENTAL', 'CANCELLED', 9007199254740992, 0, 0);
             INSERT INTO bookings (userId, serviceType, status, price, scheduledDate, createdAt) VALUES (1, 'DELIVERY', 'PENDING', 'n/a', 0, 0);
             """, in: dir)
-        let stat = Stat(name: "x", table: "bookings", aggregates: [.min("status"), .max("status"), .max("price"), .min("price"), .max("serviceType")])
+        let stat = Stat(
+            name: "x", table: "bookings", aggregates: [.min("status"), .max("status"), .max("price"), .min("price"), .max("serviceType")])
         for strategy in Strategy.scans {
             let result = try await TallyEngine(database: database, cache: .disabled).run([stat], strategy: strategy)[0]
-            #expect(result.groups[StatResult.Key([])] == [.text("CANCELLED"), .text("PENDING"), .text("n/a"), .integer(9_007_199_254_740_992),
-                                                          .text("RIDE")], "\(strategy)")
+            #expect(
+                result.groups[StatResult.Key([])] == [
+                    .text("CANCELLED"), .text("PENDING"), .text("n/a"), .integer(9_007_199_254_740_992),
+                    .text("RIDE"),
+                ], "\(strategy)")
         }
         let maxNumber = Stat(name: "y", table: "bookings", filters: [.equals("status", .text("PENDING"))], aggregates: [.max("price")])
-        let numbers = Stat(name: "z", table: "bookings", filters: [.oneOf("serviceType", [.text("RIDE"), .text("RENTAL")])],
-                           aggregates: [.max("price"), .sum("price")])
+        let numbers = Stat(
+            name: "z", table: "bookings", filters: [.oneOf("serviceType", [.text("RIDE"), .text("RENTAL")])],
+            aggregates: [.max("price"), .sum("price")])
         for strategy in Strategy.scans {
             let results = try await TallyEngine(database: database, cache: .disabled).run([maxNumber, numbers], strategy: strategy)
             #expect(results[0].groups[StatResult.Key([])] == [.text("n/a")], "a text is above every number")
@@ -118,15 +131,18 @@ struct RegressionTests {
     @Test("grids are bounded from their first allocation: a year of days by two groups is no 770 MB")
     func boundedGrid() async throws {
         let dir = try TemporaryDirectory()
-        let database = try Self.database("INSERT INTO bookings (userId, serviceType, status, price, scheduledDate, createdAt) VALUES (1, 'RIDE', 'PENDING', 1, 0, 86400000)", in: dir)
+        let database = try Self.database(
+            "INSERT INTO bookings (userId, serviceType, status, price, scheduledDate, createdAt) VALUES (1, 'RIDE', 'PENDING', 1, 0, 86400000)",
+            in: dir)
         let grid = try PeriodGrid(period: .day, zone: .utc, from: 0, to: 99_000 * 86_400_000)
         let stat = Stat(name: "wide", table: "bookings", groupBy: ["status", "serviceType"], bucket: .init(column: "createdAt", grid: grid))
         let result = try await TallyEngine(database: database, cache: .disabled).run([stat], strategy: .singlePass)[0]
         #expect(result.groups == [StatResult.Key([.text("PENDING"), .text("RIDE")], bucket: 1): [.integer(1)]])
         // Rows spread over every day would need more cells than the bound: a clear error.
-        let spread = try Self.database((0..<300).map { i in
-            "INSERT INTO bookings (userId, serviceType, status, price, scheduledDate, createdAt) VALUES (1, 'S\(i % 40)', 'T\(i % 30)', 1, 0, \(Int64(i) * 300 * 86_400_000));"
-        }.joined(separator: "\n"), foreign: true, in: dir)
+        let spread = try Self.database(
+            (0..<300).map { i in
+                "INSERT INTO bookings (userId, serviceType, status, price, scheduledDate, createdAt) VALUES (1, 'S\(i % 40)', 'T\(i % 30)', 1, 0, \(Int64(i) * 300 * 86_400_000));"
+            }.joined(separator: "\n"), foreign: true, in: dir)
         let error = await #expect(throws: TallyError.self) {
             _ = try await TallyEngine(database: spread, cache: .disabled).run([stat], strategy: .singlePass)
         }
@@ -137,7 +153,8 @@ struct RegressionTests {
     @Test("a booking whose driverId is the text 'x' pages as stored, no crash")
     func textDriverId() async throws {
         let dir = try TemporaryDirectory()
-        let database = try Self.database("""
+        let database = try Self.database(
+            """
             INSERT INTO bookings (userId, driverId, serviceType, status, price, scheduledDate, createdAt) VALUES (1, 'x', 'RIDE', 'PENDING', 1, 0, 5);
             INSERT INTO bookings (userId, driverId, serviceType, status, price, scheduledDate, createdAt) VALUES (1, NULL, 'RIDE', 'PENDING', 2.5, 0, 'soon');
             """, in: dir)
@@ -156,7 +173,9 @@ struct RegressionTests {
         var rows: [String] = []
         for i in 0..<23 {
             let created = i % 5 == 0 ? "NULL" : i % 7 == 0 ? "'t\(i)'" : "\(1_000 - i % 4)"
-            rows.append("INSERT INTO bookings (userId, serviceType, status, price, scheduledDate, createdAt) VALUES (1, 'RIDE', 'PENDING', 1, 0, \(created));")
+            rows.append(
+                "INSERT INTO bookings (userId, serviceType, status, price, scheduledDate, createdAt) VALUES (1, 'RIDE', 'PENDING', 1, 0, \(created));"
+            )
         }
         let database = try Self.database(rows.joined(separator: "\n"), foreign: true, in: dir)
         let path = database.path

@@ -1,7 +1,8 @@
 import Foundation
 import GRDB
-import Testing
 import TallyTestSupport
+import Testing
+
 @testable import TallyCore
 
 /// Rollups kept by triggers, against scans of the same snapshot: after
@@ -45,7 +46,8 @@ struct RollupTests {
             func pick<T>(_ values: [T]) -> T { values[rng.below(values.count)] }
             func time() -> Int64 { pick(interesting) + Int64(rng.below(3)) * 1_000 - 1_000 + (rng.chance(0.3) ? Int64(rng.below(900_000)) : 0) }
             let statuses = ["PENDING", "COMPLETED", "FAILED", "REFUNDED"]
-            let amounts: [DatabaseValue] = [100, 2_500, 0, 99_999, 4_611_686_018_427_387_903].map { Int64($0).databaseValue }
+            let amounts: [DatabaseValue] =
+                [100, 2_500, 0, 99_999, 4_611_686_018_427_387_903].map { Int64($0).databaseValue }
                 + [Double(12.5).databaseValue, "abc".databaseValue]
             for _ in 0..<operations {
                 let sql: String
@@ -53,10 +55,14 @@ struct RollupTests {
                 switch rng.below(16) {
                 case 0, 1, 2:
                     sql = "INSERT INTO payments (bookingId, amount, status, createdAt) VALUES (1, ?, ?, ?)"
-                    arguments = [rng.chance(0.9) ? pick(Array(amounts.prefix(4))) : pick(amounts), pick(statuses).databaseValue, time().databaseValue]
+                    arguments = [
+                        rng.chance(0.9) ? pick(Array(amounts.prefix(4))) : pick(amounts), pick(statuses).databaseValue, time().databaseValue,
+                    ]
                 case 3:
                     sql = "INSERT OR REPLACE INTO payments (id, bookingId, amount, status, createdAt) VALUES (?, 1, ?, ?, ?)"
-                    arguments = [Int64(1 + rng.below(40)).databaseValue, pick(Array(amounts.prefix(3))), pick(statuses).databaseValue, time().databaseValue]
+                    arguments = [
+                        Int64(1 + rng.below(40)).databaseValue, pick(Array(amounts.prefix(3))), pick(statuses).databaseValue, time().databaseValue,
+                    ]
                 case 4:
                     sql = "UPDATE payments SET status = ?, amount = amount + 1 WHERE id % 13 = ?"
                     arguments = [pick(statuses).databaseValue, Int64(rng.below(13)).databaseValue]
@@ -68,26 +74,35 @@ struct RollupTests {
                     arguments = [Int64(rng.below(29)).databaseValue]
                 case 7:
                     sql = "UPDATE bookings SET status = ?, serviceType = ? WHERE id % 17 = ?"
-                    arguments = [pick(["PENDING", "CONFIRMED", "COMPLETED", "CANCELLED"]).databaseValue,
-                                 pick(["RIDE", "DELIVERY"]).databaseValue, Int64(rng.below(17)).databaseValue]
+                    arguments = [
+                        pick(["PENDING", "CONFIRMED", "COMPLETED", "CANCELLED"]).databaseValue,
+                        pick(["RIDE", "DELIVERY"]).databaseValue, Int64(rng.below(17)).databaseValue,
+                    ]
                 case 8:
-                    sql = "INSERT OR REPLACE INTO bookings (id, userId, serviceType, status, price, scheduledDate, createdAt) VALUES (?, 1, 'RENTAL', 'IN_PROGRESS', 5, 0, ?)"
+                    sql =
+                        "INSERT OR REPLACE INTO bookings (id, userId, serviceType, status, price, scheduledDate, createdAt) VALUES (?, 1, 'RENTAL', 'IN_PROGRESS', 5, 0, ?)"
                     arguments = [Int64(1 + rng.below(30)).databaseValue, time().databaseValue]
                 case 9:
                     sql = "INSERT OR REPLACE INTO users (email, role, isActive, createdAt) VALUES (?, ?, ?, 0)"
-                    arguments = ["u\(rng.below(40))@x".databaseValue, pick(["CUSTOMER", "DRIVER", "ADMIN"]).databaseValue, Int64(rng.below(2)).databaseValue]
+                    arguments = [
+                        "u\(rng.below(40))@x".databaseValue, pick(["CUSTOMER", "DRIVER", "ADMIN"]).databaseValue, Int64(rng.below(2)).databaseValue,
+                    ]
                 case 10:
                     sql = "UPDATE OR REPLACE users SET email = ? WHERE id = ?"
                     arguments = ["u\(rng.below(40))@x".databaseValue, Int64(1 + rng.below(60)).databaseValue]
                 case 11:
-                    sql = "INSERT INTO modules (organizationId, key, isActive, createdAt) VALUES (?, ?, ?, 0) ON CONFLICT(organizationId, key) DO UPDATE SET isActive = 1 - isActive"
+                    sql =
+                        "INSERT INTO modules (organizationId, key, isActive, createdAt) VALUES (?, ?, ?, 0) ON CONFLICT(organizationId, key) DO UPDATE SET isActive = 1 - isActive"
                     arguments = [pick(["o1", "o2", "o3"]).databaseValue, pick(["a", "b", "c"]).databaseValue, Int64(rng.below(2)).databaseValue]
                 case 12:
                     sql = "INSERT OR IGNORE INTO payments (id, bookingId, amount, status, createdAt) VALUES (?, 1, 7, 'COMPLETED', ?)"
                     arguments = [Int64(1 + rng.below(60)).databaseValue, time().databaseValue]
                 case 13:
                     sql = "UPDATE drivers SET rating = ?, isAvailable = 1 - isAvailable WHERE id % 7 = ?"
-                    arguments = [pick([Double(4.5).databaseValue, DatabaseValue.null, Double(3.25).databaseValue, Int64(5).databaseValue]), Int64(rng.below(7)).databaseValue]
+                    arguments = [
+                        pick([Double(4.5).databaseValue, DatabaseValue.null, Double(3.25).databaseValue, Int64(5).databaseValue]),
+                        Int64(rng.below(7)).databaseValue,
+                    ]
                 case 14:
                     sql = "INSERT OR REPLACE INTO organizations (id, name, createdAt) VALUES (?, 'O', 0)"
                     arguments = [pick(["o1", "o2", "o3", "o4"]).databaseValue]
@@ -103,8 +118,9 @@ struct RollupTests {
         return try TallyDatabase.openReadOnly(path: path)
     }
 
-    @Test("after random writes by another connection, every rollup equals its base rows and every answer the scans'",
-          arguments: Array(UInt64(0)..<10), [false, true])
+    @Test(
+        "after random writes by another connection, every rollup equals its base rows and every answer the scans'",
+        arguments: Array(UInt64(0)..<10), [false, true])
     func randomWorkloads(seed: UInt64, recursive: Bool) async throws {
         let dir = try TemporaryDirectory()
         let database = try Self.workload(seed: seed, recursive: recursive, in: dir)
@@ -140,7 +156,9 @@ struct RollupTests {
                         continue
                     }
                     #expect(rollup.buckets.count == scan.buckets.count)
-                    let same = zip(rollup.buckets, scan.buckets).allSatisfy { $0.start == $1.start && $0.count == $1.count && close($0.amount, $1.amount) }
+                    let same = zip(rollup.buckets, scan.buckets).allSatisfy {
+                        $0.start == $1.start && $0.count == $1.count && close($0.amount, $1.amount)
+                    }
                     #expect(same && rollup.total.count == scan.total.count, "seed \(seed) \(zone) \(period) \(from)")
                 }
             }
@@ -154,11 +172,12 @@ struct RollupTests {
                 let scanOutcome = await Outcome { try await engine.revenue(query, strategy: .singlePass) }
                 guard case .value(let rollup) = rollupOutcome, case .value(let scan) = scanOutcome else {
                     // Both failed the same way (an overflow, a range outside the calendar).
-                    let same = switch (rollupOutcome, scanOutcome) {
-                    case (.overflow, .overflow): true
-                    case (.otherError(let a), .otherError(let b)): a == b
-                    default: false
-                    }
+                    let same =
+                        switch (rollupOutcome, scanOutcome) {
+                        case (.overflow, .overflow): true
+                        case (.otherError(let a), .otherError(let b)): a == b
+                        default: false
+                        }
                     #expect(same, "seed \(seed) \(zone) \(period): \(rollupOutcome) vs \(scanOutcome)")
                     continue
                 }
@@ -169,7 +188,8 @@ struct RollupTests {
         // Boundaries off the quarter hour, read from the base rows.
         let odd = try RevenueQuery(period: .day, zone: Zone("Asia/Kathmandu"), from: Self.interesting[0] + 123_456, to: Self.interesting[20] + 7_777)
         if case .value(let rollup) = await Outcome({ try await engine.revenue(odd, strategy: .rollup) }),
-           case .value(let scan) = await Outcome({ try await engine.revenue(odd, strategy: .grouped) }) {
+            case .value(let scan) = await Outcome({ try await engine.revenue(odd, strategy: .grouped) })
+        {
             #expect(rollup.buckets.map(\.count) == scan.buckets.map(\.count))
             #expect(zip(rollup.buckets, scan.buckets).allSatisfy { close($0.amount, $1.amount) })
         }
@@ -183,24 +203,28 @@ struct RollupTests {
         configuration.foreignKeysEnabled = false
         let queue = try DatabaseQueue(path: path, configuration: configuration)
         try await queue.write { db in
-            try db.execute(sql: foreignSchemaSQL.replacingOccurrences(of: "CREATE TABLE organizations (id TEXT,", with: "CREATE TABLE organizations (id TEXT PRIMARY KEY,"))
-            try db.execute(sql: """
-                INSERT INTO users (email, role, isActive, createdAt) VALUES ('a', NULL, 1, 0), ('b', x'00', '1', 0), ('c', 'ADMIN', 2.5, 0);
-                INSERT INTO payments (bookingId, amount, status, createdAt) VALUES
-                  (1, 100, 'COMPLETED', 1704067200000), (1, 'abc', 'PENDING', 1704067200000), (1, 2.5, NULL, 'later'), (1, NULL, x'01', NULL);
-                INSERT INTO modules (organizationId, key, isActive, createdAt) VALUES (NULL, 'k', 1, 0), (7, 'k', 1, 0);
-                """)
+            try db.execute(
+                sql: foreignSchemaSQL.replacingOccurrences(
+                    of: "CREATE TABLE organizations (id TEXT,", with: "CREATE TABLE organizations (id TEXT PRIMARY KEY,"))
+            try db.execute(
+                sql: """
+                    INSERT INTO users (email, role, isActive, createdAt) VALUES ('a', NULL, 1, 0), ('b', x'00', '1', 0), ('c', 'ADMIN', 2.5, 0);
+                    INSERT INTO payments (bookingId, amount, status, createdAt) VALUES
+                      (1, 100, 'COMPLETED', 1704067200000), (1, 'abc', 'PENDING', 1704067200000), (1, 2.5, NULL, 'later'), (1, NULL, x'01', NULL);
+                    INSERT INTO modules (organizationId, key, isActive, createdAt) VALUES (NULL, 'k', 1, 0), (7, 'k', 1, 0);
+                    """)
         }
         try queue.close()
         let writer = try TallyDatabase.openForWriting(path: path)
         try Rollups.enable(on: writer)
         let other = try DatabaseQueue(path: path, configuration: configuration)
         try await other.write { db in
-            try db.execute(sql: """
-                INSERT INTO payments (bookingId, amount, status, createdAt) VALUES (1, 9223372036854775807, 'FAILED', 5), (1, 1, 'FAILED', 6);
-                UPDATE users SET role = NULL WHERE email = 'c';
-                DELETE FROM payments WHERE amount IS NULL;
-                """)
+            try db.execute(
+                sql: """
+                    INSERT INTO payments (bookingId, amount, status, createdAt) VALUES (1, 9223372036854775807, 'FAILED', 5), (1, 1, 'FAILED', 6);
+                    UPDATE users SET role = NULL WHERE email = 'c';
+                    DELETE FROM payments WHERE amount IS NULL;
+                    """)
         }
         let database = try TallyDatabase.openReadOnly(path: path)
         #expect(try await Rollups.verify(database) == [])
@@ -289,8 +313,9 @@ struct RollupTests {
     func customRollup() async throws {
         let dir = try TemporaryDirectory()
         let database = try generatedDatabase(in: dir, bookings: 400)
-        let stat = Stat(name: "bookings.priceByServiceType", table: "bookings", filters: [.equals("status", .text("COMPLETED"))],
-                        groupBy: ["serviceType"], aggregates: [.count, .sum("price"), .avg("price")])
+        let stat = Stat(
+            name: "bookings.priceByServiceType", table: "bookings", filters: [.equals("status", .text("COMPLETED"))],
+            groupBy: ["serviceType"], aggregates: [.count, .sum("price"), .avg("price")])
         try Rollups.enable(on: database, definitions: Rollups.standard + [try RollupDefinition(stat)])
         let engine = TallyEngine(database: database, cache: .disabled)
         let byRollup = try await engine.compute([stat], strategy: .auto, kind: "test")

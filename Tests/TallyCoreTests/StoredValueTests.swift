@@ -1,7 +1,8 @@
 import Foundation
 import GRDB
-import Testing
 import TallyTestSupport
+import Testing
+
 @testable import TallyCore
 
 /// A value as SQLite would store it.
@@ -24,12 +25,12 @@ struct StoredValueTests {
 
     static func oddValueList() -> [DatabaseValue] {
         var values: [DatabaseValue] = [
-        .null, v(0), v(1), v(-1), v(Int64.max), v(Int64.min),
-        v(9_007_199_254_740_993), v(1e300), v(-0.0), v(0.5), v(1.0),
-        "abc".databaseValue, "".databaseValue, "12".databaseValue, " 7 ".databaseValue, "1e3".databaseValue, "12abc".databaseValue,
-        "PENDING".databaseValue, "COMPLETED".databaseValue, "CAR".databaseValue, "ADMIN".databaseValue,
-        Data([0x00, 0xFF]).databaseValue, Data().databaseValue, Data("COMPLETED".utf8).databaseValue,
-        String(repeating: "long-", count: 80).databaseValue, "日本語".databaseValue,
+            .null, v(0), v(1), v(-1), v(Int64.max), v(Int64.min),
+            v(9_007_199_254_740_993), v(1e300), v(-0.0), v(0.5), v(1.0),
+            "abc".databaseValue, "".databaseValue, "12".databaseValue, " 7 ".databaseValue, "1e3".databaseValue, "12abc".databaseValue,
+            "PENDING".databaseValue, "COMPLETED".databaseValue, "CAR".databaseValue, "ADMIN".databaseValue,
+            Data([0x00, 0xFF]).databaseValue, Data().databaseValue, Data("COMPLETED".utf8).databaseValue,
+            String(repeating: "long-", count: 80).databaseValue, "日本語".databaseValue,
         ]
         values.append(v(Int64.max))
         return values
@@ -42,8 +43,11 @@ struct StoredValueTests {
     static func amounts(seed: UInt64) -> [DatabaseValue] {
         switch seed % 3 {
         case 0: [v(0), v(1), v(Int64.max), v(5_000_000_000_000_000_000), v(12_345)]
-        case 1: [v(0.5), v(1e300), v(-0.0), "abc".databaseValue, "12".databaseValue,
-                 "12abc".databaseValue, Data([0x31, 0x32]).databaseValue, v(700), v(1e15)]
+        case 1:
+            [
+                v(0.5), v(1e300), v(-0.0), "abc".databaseValue, "12".databaseValue,
+                "12abc".databaseValue, Data([0x31, 0x32]).databaseValue, v(700), v(1e15),
+            ]
         default: [v(9_007_199_254_740_993), v(1 << 60), v(3), "7".databaseValue, v(4_611_686_018_427_387_903)]
         }
     }
@@ -72,28 +76,36 @@ struct StoredValueTests {
             let flags: [DatabaseValue] = [v(0), v(1)]
             let time = { (i: Int) in (1_704_067_200_000 + Int64(i) * 7 * 86_400_000).databaseValue }  // from 2024-01-01, weekly
             for i in 0..<30 {
-                insert("INSERT INTO users (email, name, role, isActive, createdAt) VALUES (?, ?, ?, ?, ?)", [
-                    "u\(i)@x".databaseValue, pick(["Ann".databaseValue]),
-                    pick(["CUSTOMER", "DRIVER", "ADMIN"].map(\.databaseValue)), pick(flags), time(i),
-                ])
+                insert(
+                    "INSERT INTO users (email, name, role, isActive, createdAt) VALUES (?, ?, ?, ?, ?)",
+                    [
+                        "u\(i)@x".databaseValue, pick(["Ann".databaseValue]),
+                        pick(["CUSTOMER", "DRIVER", "ADMIN"].map(\.databaseValue)), pick(flags), time(i),
+                    ])
             }
             for i in 0..<12 {
-                insert("INSERT INTO drivers (userId, isAvailable, rating, createdAt) VALUES (?, ?, ?, ?)", [
-                    pick([v(1)]), pick(flags), pick([v(4.5), v(3), .null]), time(i),
-                ])
+                insert(
+                    "INSERT INTO drivers (userId, isAvailable, rating, createdAt) VALUES (?, ?, ?, ?)",
+                    [
+                        pick([v(1)]), pick(flags), pick([v(4.5), v(3), .null]), time(i),
+                    ])
             }
             for i in 0..<12 {
-                insert("INSERT INTO vehicles (driverId, type, plate, isAvailable, createdAt) VALUES (?, ?, ?, ?, ?)", [
-                    pick([v(1), .null]), pick(["CAR", "MOTORBIKE", "VAN", "TRUCK"].map(\.databaseValue)),
-                    "P\(i)".databaseValue, pick(flags), time(i),
-                ])
+                insert(
+                    "INSERT INTO vehicles (driverId, type, plate, isAvailable, createdAt) VALUES (?, ?, ?, ?, ?)",
+                    [
+                        pick([v(1), .null]), pick(["CAR", "MOTORBIKE", "VAN", "TRUCK"].map(\.databaseValue)),
+                        "P\(i)".databaseValue, pick(flags), time(i),
+                    ])
             }
             let statuses = ["PENDING", "CONFIRMED", "IN_PROGRESS", "COMPLETED", "CANCELLED"].map(\.databaseValue)
             for i in 0..<50 {
-                insert("""
+                insert(
+                    """
                     INSERT INTO bookings (userId, driverId, vehicleId, serviceType, status, price, scheduledDate, createdAt)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                    """, [
+                    """,
+                    [
                         pick([v(1)]), pick([.null, v(2)]), pick([.null, v(3)]),
                         pick(["RIDE", "DELIVERY", "RENTAL"].map(\.databaseValue)), pick(statuses),
                         pick([v(1_500), v(2_000)]), time(i), pick([time(i)], odd: 0.2),
@@ -103,26 +115,31 @@ struct StoredValueTests {
             for i in 0..<60 {
                 // `createdAt` rises with the rowid whatever its storage class, so
                 // that every plan adds a group's rows in the same order.
-                let created: DatabaseValue = switch rng.below(10) {
-                case 0: "not a time".databaseValue
-                case 1: Data([1, 2]).databaseValue
-                case 2: foreign ? .null : time(i)
-                case 3: (Double(1_704_067_200_000 + Int64(i) * 6 * 86_400_000) + 0.5).databaseValue
-                default: (1_704_067_200_000 + Int64(i) * 6 * 86_400_000).databaseValue
-                }
-                insert("INSERT INTO payments (bookingId, amount, status, createdAt) VALUES (?, ?, ?, ?)", [
-                    v(1), pick([v(100), v(2_500)], odd: 0.5, pool: amounts(seed: seed)),
-                    pick(paymentStatuses, odd: 0.2), created,
-                ])
+                let created: DatabaseValue =
+                    switch rng.below(10) {
+                    case 0: "not a time".databaseValue
+                    case 1: Data([1, 2]).databaseValue
+                    case 2: foreign ? .null : time(i)
+                    case 3: (Double(1_704_067_200_000 + Int64(i) * 6 * 86_400_000) + 0.5).databaseValue
+                    default: (1_704_067_200_000 + Int64(i) * 6 * 86_400_000).databaseValue
+                    }
+                insert(
+                    "INSERT INTO payments (bookingId, amount, status, createdAt) VALUES (?, ?, ?, ?)",
+                    [
+                        v(1), pick([v(100), v(2_500)], odd: 0.5, pool: amounts(seed: seed)),
+                        pick(paymentStatuses, odd: 0.2), created,
+                    ])
             }
             let organizations: [DatabaseValue] = ["o1", "o2", "o3", "1757366075154-i554z93kl"].map(\.databaseValue) + [v(7)]
             for (i, id) in organizations.enumerated() {
                 insert("INSERT INTO organizations (id, name, createdAt) VALUES (?, ?, ?)", [id, pick(["Org".databaseValue]), time(i)])
             }
             for i in 0..<25 {
-                insert("INSERT INTO modules (organizationId, key, isActive, createdAt) VALUES (?, ?, ?, ?)", [
-                    pick(organizations, odd: 0.15), "k\(i)".databaseValue, pick(flags), time(i),
-                ])
+                insert(
+                    "INSERT INTO modules (organizationId, key, isActive, createdAt) VALUES (?, ?, ?, ?)",
+                    [
+                        pick(organizations, odd: 0.15), "k\(i)".databaseValue, pick(flags), time(i),
+                    ])
             }
         }
         try queue.close()
@@ -161,19 +178,23 @@ struct StoredValueTests {
         let dir = try TemporaryDirectory()
         let generated = try Self.generate(seed: seed, foreign: foreign, in: dir)
         let database = try TallyDatabase.openReadOnly(path: generated.path)
-        let stat = Stat(name: "odd", table: "bookings", groupBy: ["status"], aggregates: [
-            .count, .countNonNull("driverId"), .min("price"), .max("price"), .min("serviceType"), .max("createdAt"),
-            .avg("createdAt"), .sum("driverId"),
-        ])
+        let stat = Stat(
+            name: "odd", table: "bookings", groupBy: ["status"],
+            aggregates: [
+                .count, .countNonNull("driverId"), .min("price"), .max("price"), .min("serviceType"), .max("createdAt"),
+                .avg("createdAt"), .sum("driverId"),
+            ])
         // SQL's answer, one plain query per group.
         let reference = await Outcome { () -> [StatValue: [StatValue]] in
             try await database.reader.read { db in
                 var groups: [StatValue: [StatValue]] = [:]
                 for status in try DatabaseValue.fetchAll(db, sql: "SELECT DISTINCT status FROM bookings") {
-                    let row = try Row.fetchOne(db, sql: """
-                        SELECT COUNT(*), COUNT(driverId), MIN(price), MAX(price), MIN(serviceType), MAX(createdAt), AVG(createdAt), SUM(driverId)
-                        FROM bookings WHERE status IS ?
-                        """, arguments: [status])!
+                    let row = try Row.fetchOne(
+                        db,
+                        sql: """
+                            SELECT COUNT(*), COUNT(driverId), MIN(price), MAX(price), MIN(serviceType), MAX(createdAt), AVG(createdAt), SUM(driverId)
+                            FROM bookings WHERE status IS ?
+                            """, arguments: [status])!
                     groups[StatValue(key: status)] = row.databaseValues.map { StatValue($0) }
                 }
                 return groups
@@ -208,7 +229,8 @@ struct StoredValueTests {
         }
     }
 
-    @Test("revenue in several zones: every strategy agrees with SQL over Calendar's months", arguments: seeds, ["UTC", "Europe/Paris", "Asia/Kolkata"])
+    @Test(
+        "revenue in several zones: every strategy agrees with SQL over Calendar's months", arguments: seeds, ["UTC", "Europe/Paris", "Asia/Kolkata"])
     func revenue(seed: UInt64, zoneName: String) async throws {
         let dir = try TemporaryDirectory()
         let generated = try Self.generate(seed: seed, foreign: seed % 3 == 0, in: dir)
@@ -217,20 +239,24 @@ struct StoredValueTests {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: zoneName)!
         let starts = (1...13).map { month in
-            Int64(calendar.date(from: DateComponents(year: 2024 + (month - 1) / 12, month: (month - 1) % 12 + 1, day: 1))!
-                .timeIntervalSince1970 * 1000)
+            Int64(
+                calendar.date(from: DateComponents(year: 2024 + (month - 1) / 12, month: (month - 1) % 12 + 1, day: 1))!
+                    .timeIntervalSince1970 * 1000)
         }
         let reference = await Outcome { () -> [(Int64, Amount)] in
             try await database.reader.read { db in
                 try (0..<12).map { (i: Int) throws -> (Int64, Amount) in
-                    let row: Row = try Row.fetchOne(db, sql: """
-                        SELECT COUNT(*), SUM(amount) FROM payments WHERE status = 'COMPLETED' AND createdAt >= ? AND createdAt < ?
-                        """, arguments: [starts[i], starts[i + 1]])!
-                    let sum: Amount = switch (row[1] as DatabaseValue).storage {
-                    case .int64(let v): .integer(v)
-                    case .double(let v): .real(v)
-                    default: 0
-                    }
+                    let row: Row = try Row.fetchOne(
+                        db,
+                        sql: """
+                            SELECT COUNT(*), SUM(amount) FROM payments WHERE status = 'COMPLETED' AND createdAt >= ? AND createdAt < ?
+                            """, arguments: [starts[i], starts[i + 1]])!
+                    let sum: Amount =
+                        switch (row[1] as DatabaseValue).storage {
+                        case .int64(let v): .integer(v)
+                        case .double(let v): .real(v)
+                        default: 0
+                        }
                     return (row[0] as Int64, sum)
                 }
             }
@@ -242,8 +268,9 @@ struct StoredValueTests {
             case (.value(let expected), .value(let revenue)):
                 #expect(revenue.buckets.count == 12)
                 for (bucket, (count, amount)) in zip(revenue.buckets, expected) {
-                    #expect(bucket.count == count && close(bucket.amount, amount),
-                            "seed \(seed) \(zoneName) \(strategy) \(bucket.start): \(bucket.count)/\(bucket.amount) vs SQL \(count)/\(amount)")
+                    #expect(
+                        bucket.count == count && close(bucket.amount, amount),
+                        "seed \(seed) \(zoneName) \(strategy) \(bucket.start): \(bucket.count)/\(bucket.amount) vs SQL \(count)/\(amount)")
                 }
             case (.overflow, .overflow):
                 break
@@ -268,13 +295,17 @@ struct StoredValueTests {
         let generated = try Self.generate(seed: seed, foreign: seed % 2 == 1, in: dir)
         let database = try TallyDatabase.openReadOnly(path: generated.path)
         let expected: [(String, Int64)] = try await database.reader.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT id, (SELECT COUNT(*) FROM modules m WHERE m.organizationId = o.id AND m.isActive = 1) FROM organizations o
-                """).map { row -> (String, Int64) in (StatValue(key: row[0] as DatabaseValue).description, row[1] as Int64) }
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT id, (SELECT COUNT(*) FROM modules m WHERE m.organizationId = o.id AND m.isActive = 1) FROM organizations o
+                    """
+            ).map { row -> (String, Int64) in (StatValue(key: row[0] as DatabaseValue).description, row[1] as Int64) }
         }
         for strategy in [ModuleStrategy.batched, .perOrg, .rollup] {
             let got = try await TallyEngine(database: database, cache: .disabled).moduleCounts(strategy: strategy)
-            #expect(Dictionary(got.organizations.map { ($0.id, $0.activeModules) }, uniquingKeysWith: +)
+            #expect(
+                Dictionary(got.organizations.map { ($0.id, $0.activeModules) }, uniquingKeysWith: +)
                     == Dictionary(expected, uniquingKeysWith: +), "seed \(seed) \(strategy)")
         }
     }

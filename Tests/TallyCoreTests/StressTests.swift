@@ -1,7 +1,8 @@
 import Foundation
 import GRDB
-import Testing
 import TallyTestSupport
+import Testing
+
 @testable import TallyCore
 
 /// One writer process inserting and updating in WAL mode while 8 concurrent
@@ -23,7 +24,9 @@ struct StressTests {
 
         let writer = ChildProcess()
         writer.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        writer.arguments = ["python3", "-c", """
+        writer.arguments = [
+            "python3", "-c",
+            """
             import sqlite3, sys, time, random
             c = sqlite3.connect(sys.argv[1], timeout=30, isolation_level=None)
             c.execute('PRAGMA journal_mode=WAL')
@@ -36,7 +39,8 @@ struct StressTests {
                 c.execute('COMMIT')
                 n += 1
             print(n)
-            """, path, "\(Self.commits)"]
+            """, path, "\(Self.commits)",
+        ]
         let out = Pipe()
         writer.standardOutput = out
         try writer.run()
@@ -63,8 +67,10 @@ struct StressTests {
             return try await group.reduce(0, +)
         }
         writer.waitUntilExit()
-        let commits = Int(String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            .trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        let commits =
+            Int(
+                String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+                    .trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
         #expect(writer.terminationStatus == 0)
         #expect(commits > 0 && answers > 0)
 
@@ -88,8 +94,9 @@ struct PoolLimitTests {
     func busyPool() async throws {
         let dir = try TemporaryDirectory()
         try generatedDatabase(in: dir, bookings: 300, name: "p.sqlite").close()
-        let reader = try TallyDatabase.openReadOnly(path: dir.path("p.sqlite"),
-                                                    settings: .init(maximumReaderCount: 1, readerTimeout: .milliseconds(50)))
+        let reader = try TallyDatabase.openReadOnly(
+            path: dir.path("p.sqlite"),
+            settings: .init(maximumReaderCount: 1, readerTimeout: .milliseconds(50)))
         let engine = TallyEngine(database: reader, cache: .disabled)
         // A read holds the only reader until the test lets it go.
         let holding = DispatchSemaphore(value: 0), release = DispatchSemaphore(value: 0)
@@ -101,7 +108,9 @@ struct PoolLimitTests {
             }
         }
         await withCheckedContinuation { continuation in
-            DispatchQueue.global().async { holding.wait(); continuation.resume() }
+            DispatchQueue.global().async {
+                holding.wait(); continuation.resume()
+            }
         }
         let error = await #expect(throws: TallyError.self) { _ = try await engine.dashboard() }
         #expect(error?.kind == .busy)
@@ -129,8 +138,9 @@ struct PoolLimitTests {
     func checkpointGap() async throws {
         let dir = try TemporaryDirectory()
         let path = dir.path("g.sqlite")
-        let gate = ReadGate(capacity: 2, timeout: .seconds(3600), walPath: path + "-wal", walLimit: 1_000,
-                            gap: .zero, checkInterval: .zero)
+        let gate = ReadGate(
+            capacity: 2, timeout: .seconds(3600), walPath: path + "-wal", walLimit: 1_000,
+            gap: .zero, checkInterval: .zero)
         try await gate.acquire()  // a running read
         // A writer's WAL grows past the limit: the next read finds the gate closed.
         FileManager.default.createFile(atPath: path + "-wal", contents: Data(count: 2_000))

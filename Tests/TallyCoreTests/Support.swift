@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import TallyTestSupport
+
 @testable import TallyCore
 
 /// The contents of every table, in id order, as text: what "byte-identical
@@ -35,7 +36,6 @@ extension Dashboard {
     }
 }
 
-
 /// The contract's tables and declared types without a CHECK, NOT NULL,
 /// UNIQUE or key: what a foreign database may look like.
 let foreignSchemaSQL = """
@@ -51,7 +51,7 @@ let foreignSchemaSQL = """
     CREATE INDEX payments_status_createdAt ON payments(status, createdAt);
     """
 
-    /// What a computation gave: an answer, or the kind of error SQL gives.
+/// What a computation gave: an answer, or the kind of error SQL gives.
 enum Outcome<T> {
     case value(T)
     case overflow

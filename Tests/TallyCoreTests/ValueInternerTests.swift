@@ -1,8 +1,9 @@
 import Foundation
 import GRDB
 import GRDBSQLite
-import Testing
 import TallyTestSupport
+import Testing
+
 @testable import TallyCore
 
 /// The interner keys texts by their length and first and last eight bytes,
@@ -37,10 +38,12 @@ struct ValueInternerTests {
     }
 
     static func adversarialSamples() -> [Sample] {
-        var samples: [Sample] = [.null, .text(""), .blob([]), .integer(0), .integer(1), .integer(-1), .integer(.max), .integer(.min),
-                                 .real(1.0), .real(-0.0), .real(2.5), .real(.infinity), .real(-2.5), .text("1"), .text("0"),
-                                 .text("é"), .text("e\u{301}"), .text("\u{0}"), .text("a\u{0}b"), .blob([0x61, 0x62]), .text("ab"),
-                                 .blob(Array("PENDING".utf8)), .blob(Array(String(repeating: "A", count: 20).utf8))]
+        var samples: [Sample] = [
+            .null, .text(""), .blob([]), .integer(0), .integer(1), .integer(-1), .integer(.max), .integer(.min),
+            .real(1.0), .real(-0.0), .real(2.5), .real(.infinity), .real(-2.5), .text("1"), .text("0"),
+            .text("é"), .text("e\u{301}"), .text("\u{0}"), .text("a\u{0}b"), .blob([0x61, 0x62]), .text("ab"),
+            .blob(Array("PENDING".utf8)), .blob(Array(String(repeating: "A", count: 20).utf8)),
+        ]
         // Every length from 1 to 40, in families that share the head, the
         // tail or both, and differ in one byte at every position.
         for length in 1...40 {
@@ -80,7 +83,9 @@ struct ValueInternerTests {
 
     @Test("long texts that differ only in the middle get distinct hashes (no single probe chain)")
     func middleBytesAreHashed() throws {
-        for (prefix, suffix) in [("organization-", "-eu-west"), ("", "-constant-suffix"), ("same-head-", ""), ("a-prefix-of-16b-", "-and-16-b-suffix")] {
+        for (prefix, suffix) in [
+            ("organization-", "-eu-west"), ("", "-constant-suffix"), ("same-head-", ""), ("a-prefix-of-16b-", "-and-16-b-suffix"),
+        ] {
             var hashes = Set<UInt64>()
             for i in 0..<1_000 {
                 var text = "\(prefix)\(i)\(suffix)"
@@ -138,8 +143,9 @@ struct ValueInternerTests {
             sqlite3_reset(handle)
             #expect(row == expected.count)
             let textsWithNUL = samples.filter { if case .text(let s) = $0 { s.utf8.contains(0) } else { false } }.count
-            #expect(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM t WHERE typeof(v) = 'text' AND instr(v, char(0)) > 0") == 2 * textsWithNUL,
-                    "texts with a NUL inside are stored whole")
+            #expect(
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM t WHERE typeof(v) = 'text' AND instr(v, char(0)) > 0") == 2 * textsWithNUL,
+                "texts with a NUL inside are stored whole")
         }
         #expect(interner.count == Set(expected).count)
         #expect(Set(codeOfKey.values) == Set(0..<Int32(interner.count)), "codes are dense")

@@ -1,7 +1,7 @@
 import NIOCore
 import NIOEmbedded
-import Testing
 import TallyHTTP
+import Testing
 
 /// The handler that keeps a graceful shutdown from cutting a response:
 /// checked on SwiftNIO's embedded channel, where a write stays pending until

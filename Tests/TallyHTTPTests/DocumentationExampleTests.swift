@@ -41,7 +41,7 @@ struct HTTPDocumentationExampleTests {
             let service = TallyHTTPService(engine: TallyEngine(database: database))
             let router = Router()
             router.get("/hello") { _, _ in "host route" }
-            addTallyRoutes(to: router, atPath: "/stats", service: service)   // GET /stats/api/dashboard, …
+            addTallyRoutes(to: router, atPath: "/stats", service: service)  // GET /stats/api/dashboard, …
             try await Application(router: router).runService()
         }
         _ = serve

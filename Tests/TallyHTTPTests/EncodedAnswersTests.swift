@@ -2,9 +2,10 @@ import Foundation
 import GRDB
 import Hummingbird
 import HummingbirdTesting
-import Testing
 import TallyCore
 import TallyTestSupport
+import Testing
+
 @testable import TallyHTTP
 
 @Suite("Encoded answers")
@@ -48,9 +49,9 @@ struct EncodedAnswersTests {
             #expect((byStatus["meta"] as! NSNumber).intValue == 3)
 
             try await fixture.writer.writeWithoutTransaction { db in
-            // Past the schema's CHECK, as a foreign writer could.
-            try db.execute(sql: "PRAGMA ignore_check_constraints = ON; UPDATE bookings SET status = 'meta' WHERE id <= 5")
-        }
+                // Past the schema's CHECK, as a foreign writer could.
+                try db.execute(sql: "PRAGMA ignore_check_constraints = ON; UPDATE bookings SET status = 'meta' WHERE id <= 5")
+            }
             try await client.execute(uri: "/api/dashboard", method: .get) { response in
                 #expect(response.headers[.eTag] != etags[0])
                 let body = try json(response.body)

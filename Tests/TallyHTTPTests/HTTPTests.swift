@@ -3,10 +3,10 @@ import GRDB
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
-import Testing
 import TallyCore
 import TallyHTTP
 import TallyTestSupport
+import Testing
 
 /// A generated database in a temporary directory.
 final class Fixture: Sendable {
@@ -22,10 +22,14 @@ final class Fixture: Sendable {
         _ = try DataGenerator(bookings: bookings, seed: 3).run(in: database.writer!)
     }
 
-    func service(settings: TallyDatabase.PoolSettings = .init(), metricsText: (@Sendable () -> String)? = { "# HELP tally_test 1\n" })
-        throws -> TallyHTTPService {
-        TallyHTTPService(engine: TallyEngine(database: try TallyDatabase.openReadOnly(path: path, settings: settings)),
-                         metricsText: metricsText)
+    func service(
+        settings: TallyDatabase.PoolSettings = .init(), metricsText: (@Sendable () -> String)? = { "# HELP tally_test 1\n" }
+    )
+        throws -> TallyHTTPService
+    {
+        TallyHTTPService(
+            engine: TallyEngine(database: try TallyDatabase.openReadOnly(path: path, settings: settings)),
+            metricsText: metricsText)
     }
 
     /// A host application with its own route, Tally's mounted under `path`.
@@ -89,15 +93,17 @@ struct HTTPTests {
         }
     }
 
-    @Test("bad input is a 400 with a JSON error, never a 500", arguments: [
-        "/api/revenue?period=fortnight", "/api/revenue?tz=Mars/Olympus", "/api/revenue?from=2024-13-45",
-        "/api/revenue?from=2024-02-01&to=2024-01-01", "/api/revenue?from=%27;%20DROP%20TABLE%20payments;%20--",
-        "/api/bookings?limit=0", "/api/bookings?limit=1001", "/api/bookings?limit=-5", "/api/bookings?limit=abc",
-        "/api/bookings?limit=99999999999999999999999", "/api/bookings?cursor=not-a-cursor!", "/api/bookings?cursor=djE6eDp5",
-        "/api/bookings?status=LOST", "/api/organizations?cursor=%00%00", "/api/organizations?limit=1e3",
-        "/api/dashboard?strategy=magic", "/api/revenue?period=day&period=month",
-        "/api/revenue?tz=" + String(repeating: "A", count: 300),
-    ])
+    @Test(
+        "bad input is a 400 with a JSON error, never a 500",
+        arguments: [
+            "/api/revenue?period=fortnight", "/api/revenue?tz=Mars/Olympus", "/api/revenue?from=2024-13-45",
+            "/api/revenue?from=2024-02-01&to=2024-01-01", "/api/revenue?from=%27;%20DROP%20TABLE%20payments;%20--",
+            "/api/bookings?limit=0", "/api/bookings?limit=1001", "/api/bookings?limit=-5", "/api/bookings?limit=abc",
+            "/api/bookings?limit=99999999999999999999999", "/api/bookings?cursor=not-a-cursor!", "/api/bookings?cursor=djE6eDp5",
+            "/api/bookings?status=LOST", "/api/organizations?cursor=%00%00", "/api/organizations?limit=1e3",
+            "/api/dashboard?strategy=magic", "/api/revenue?period=day&period=month",
+            "/api/revenue?tz=" + String(repeating: "A", count: 300),
+        ])
     func badInput(uri: String) async throws {
         let fixture = try Fixture(bookings: 200)
         try await fixture.app().test(.router) { client in
@@ -166,10 +172,11 @@ struct HTTPTests {
                 pages += 1
                 // Inserts between pages, newer than everything: never shown, never shifting.
                 try await fixture.writer.write {
-                    try $0.execute(sql: """
-                        INSERT INTO bookings (userId, serviceType, status, price, scheduledDate, createdAt)
-                        VALUES (1, 'RIDE', 'PENDING', 1, 0, 9999999999999)
-                        """)
+                    try $0.execute(
+                        sql: """
+                            INSERT INTO bookings (userId, serviceType, status, price, scheduledDate, createdAt)
+                            VALUES (1, 'RIDE', 'PENDING', 1, 0, 9999999999999)
+                            """)
                 }
             } while cursor != nil && pages < 100
             #expect(seen == all)
@@ -189,7 +196,8 @@ struct HTTPTests {
             var seen: [[String: Any]] = []
             var cursor: String?
             repeat {
-                cursor = try await client.execute(uri: "/api/organizations?limit=3" + (cursor.map { "&cursor=\($0)" } ?? ""), method: .get) { response in
+                cursor = try await client.execute(uri: "/api/organizations?limit=3" + (cursor.map { "&cursor=\($0)" } ?? ""), method: .get) {
+                    response in
                     #expect(response.status == .ok)
                     let body = try json(response.body)
                     seen += body["organizations"] as! [[String: Any]]
@@ -207,7 +215,9 @@ struct HTTPTests {
         let plans = try await fixture.writer.read { try QueryPlanExplainer.explainAll(in: $0) }.filter { $0.strategy == "keyset" }
         #expect(plans.count == 7)
         for plan in plans {
-            let index = plan.purpose.contains("organizations") ? "sqlite_autoindex_organizations_1"
+            let index =
+                plan.purpose.contains("organizations")
+                ? "sqlite_autoindex_organizations_1"
                 : plan.purpose.contains("status") ? "idx_bookings_status_createdAt" : "idx_bookings_createdAt"
             #expect(plan.indexes.contains(index), "\(plan.purpose): \(plan.plan)")
             #expect(!plan.tempBTree, "\(plan.purpose): \(plan.plan)")
@@ -275,7 +285,9 @@ struct HTTPFailureTests {
             }
         }
         await withCheckedContinuation { continuation in
-            DispatchQueue.global().async { holding.wait(); continuation.resume() }
+            DispatchQueue.global().async {
+                holding.wait(); continuation.resume()
+            }
         }
         try await Application(router: router).test(.router) { client in
             for uri in ["/api/dashboard", "/api/bookings", "/health"] {

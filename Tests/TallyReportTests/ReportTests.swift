@@ -1,8 +1,9 @@
 import Foundation
 import GRDB
-import Testing
 import TallyCore
 import TallyTestSupport
+import Testing
+
 @testable import TallyReport
 
 @Suite("Reports")
@@ -29,10 +30,13 @@ struct ReportTests {
     }
 
     /// The report's data, computed by an engine over `database`.
-    static func collect(_ database: TallyDatabase, _ query: RevenueQuery, name: String = "x.sqlite",
-                        now: Date = fixedNow) async throws -> ReportData {
-        try await ReportData.collect(engine: TallyEngine(database: database, cache: .disabled), query: query,
-                                     databaseName: name, tallyVersion: "t", now: now)
+    static func collect(
+        _ database: TallyDatabase, _ query: RevenueQuery, name: String = "x.sqlite",
+        now: Date = fixedNow
+    ) async throws -> ReportData {
+        try await ReportData.collect(
+            engine: TallyEngine(database: database, cache: .disabled), query: query,
+            databaseName: name, tallyVersion: "t", now: now)
     }
 
     @Test("the HTML report's numbers equal the engine's answers")
@@ -61,11 +65,13 @@ struct ReportTests {
         // Top organizations: by active modules, then id; equal to a plain SQL ranking.
         let top = try Self.table(html, id: "organizations")
         let expected = try pool.reader.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT o.id, COUNT(m.id) AS n FROM organizations o
-                LEFT JOIN modules m ON m.organizationId = o.id AND m.isActive = 1
-                GROUP BY o.id ORDER BY n DESC, o.id LIMIT 10
-                """)
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT o.id, COUNT(m.id) AS n FROM organizations o
+                    LEFT JOIN modules m ON m.organizationId = o.id AND m.isActive = 1
+                    GROUP BY o.id ORDER BY n DESC, o.id LIMIT 10
+                    """)
         }
         #expect(top.map { $0[0] } == expected.map { $0[0] as String })
         #expect(top.map { Self.number($0[2]) } == expected.map { $0[1] as Int64 })
@@ -99,7 +105,7 @@ struct ReportTests {
             try Row.fetchAll(db, sql: "SELECT status, COUNT(*), SUM(amount) FROM payments GROUP BY status ORDER BY status")
                 .map { [$0[0] as String, "\($0[1] as Int64)", "\($0[2] as Int64)"] }
         }
-        let totals = try await pool.reader.read { db in try Row.fetchOne(db, sql: "SELECT COUNT(*), SUM(amount) FROM payments")! }
+        let totals = try pool.reader.read { db in try Row.fetchOne(db, sql: "SELECT COUNT(*), SUM(amount) FROM payments")! }
         let refunded: Int64 = try await pool.reader.read { db in
             try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM payments WHERE status = 'REFUNDED'")!
         }
@@ -108,7 +114,8 @@ struct ReportTests {
         let html = ReportRenderer.html(data)
         let rows = try Self.table(html, id: "payments-status")
         #expect(rows.dropLast().map { [$0[0], "\(Self.number($0[1]))", "\(Self.number($0[2]))"] }.sorted { $0[0] < $1[0] } == expected)
-        #expect(rows.last.map { [$0[0], "\(Self.number($0[1]))", "\(Self.number($0[2]))"] }
+        #expect(
+            rows.last.map { [$0[0], "\(Self.number($0[1]))", "\(Self.number($0[2]))"] }
                 == ["total", "\(totals[0] as Int64)", "\(totals[1] as Int64)"])
         #expect(html.contains("id=\"refunded-count\">\(ReportFormat.count(refunded))<"))
         #expect(html.contains("id=\"payments-total\">\(ReportFormat.count(totals[0] as Int64))<"))
@@ -154,13 +161,16 @@ struct ReportTests {
     func hostileNames() async throws {
         let dir = try TemporaryDirectory()
         let pool = try generatedDatabase(in: dir, bookings: 300)
-        let names = ["<script>alert(1)</script>", "two\nlines | and a pipe", "=HYPERLINK(\"http://x\",\"y\")", "@SUM(A1)", "-2+3", "*bold* _i_ [l](u)"]
+        let names = [
+            "<script>alert(1)</script>", "two\nlines | and a pipe", "=HYPERLINK(\"http://x\",\"y\")", "@SUM(A1)", "-2+3", "*bold* _i_ [l](u)",
+        ]
         try await pool.writer!.write { db in
             for (i, name) in names.enumerated() {
                 try db.execute(sql: "INSERT INTO organizations (id, name, createdAt) VALUES (?, ?, 0)", arguments: ["zz-\(i)", name])
                 for k in 0..<(50 + i) {
-                    try db.execute(sql: "INSERT INTO modules (organizationId, key, isActive, createdAt) VALUES (?, ?, 1, 0)",
-                                   arguments: ["zz-\(i)", "k\(k)"])
+                    try db.execute(
+                        sql: "INSERT INTO modules (organizationId, key, isActive, createdAt) VALUES (?, ?, 1, 0)",
+                        arguments: ["zz-\(i)", "k\(k)"])
                 }
             }
         }
@@ -237,4 +247,3 @@ struct ReportTests {
         #expect(leftovers.isEmpty)
     }
 }
-

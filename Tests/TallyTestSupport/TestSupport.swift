@@ -1,7 +1,7 @@
 public import Foundation
+import GRDB
 public import Metrics
 public import TallyCore
-import GRDB
 
 /// Temporary database files for tests, removed with their directory.
 public final class TemporaryDirectory: Sendable {
@@ -19,8 +19,10 @@ public final class TemporaryDirectory: Sendable {
 
 /// A generated database opened for writing: `bookings` rows with `seed`,
 /// with or without the documented indexes.
-public func generatedDatabase(in directory: TemporaryDirectory, bookings: Int, seed: UInt64 = 7,
-                       indexes: Bool = true, name: String? = nil) throws -> TallyDatabase {
+public func generatedDatabase(
+    in directory: TemporaryDirectory, bookings: Int, seed: UInt64 = 7,
+    indexes: Bool = true, name: String? = nil
+) throws -> TallyDatabase {
     let path = directory.path(name ?? "gen-\(bookings)-\(seed)-\(indexes).sqlite")
     let database = try TallyDatabase.openForWriting(path: path, withIndexes: indexes)
     _ = try DataGenerator(bookings: bookings, seed: seed).run(in: database.writer!)
@@ -67,7 +69,11 @@ public final class SQLRecorder: Sendable {
 public final class CallCounter: Sendable {
     public init() {}
     private let count = Locked(0)
-    @discardableResult public func increment() -> Int { count.withLock { $0 += 1; return $0 } }
+    @discardableResult public func increment() -> Int {
+        count.withLock {
+            $0 += 1; return $0
+        }
+    }
     public var value: Int { count.load() }
 }
 

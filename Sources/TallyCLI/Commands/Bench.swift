@@ -80,7 +80,8 @@ struct Bench: AsyncParsableCommand {
             let db = try TallyDatabase.openReadOnly(path: path)
             do {
                 let paris = try Zone("Europe/Paris")
-                let workloads = EngineBenchmark.dashboardWorkloads(rollups: rollups) + EngineBenchmark.tableWorkloads()
+                let workloads =
+                    EngineBenchmark.dashboardWorkloads(rollups: rollups) + EngineBenchmark.tableWorkloads()
                     + (try await EngineBenchmark.revenueWorkloads(period: .month, zone: Zone.utc, rollups: rollups))
                     + (try await EngineBenchmark.revenueWorkloads(period: .month, zone: paris, rollups: rollups))
                     + (try await EngineBenchmark.revenueWorkloads(period: .day, zone: paris, lastDays: 90, database: db, rollups: rollups))
@@ -94,9 +95,11 @@ struct Bench: AsyncParsableCommand {
                     if output.resolved == .table { printError("timing writes with and without the rollups' triggers …") }
                     writes = try WriterBenchmark.measure(path: path, rows: writeRows, runs: runs)
                 }
-                variants.append(Variant(name: name, cases: cases, cache: cache, plans: plans,
-                                        rollupsEnableSeconds: copies.rollupsEnableSeconds.indices.contains(index) ? copies.rollupsEnableSeconds[index] : nil,
-                                        writes: writes))
+                variants.append(
+                    Variant(
+                        name: name, cases: cases, cache: cache, plans: plans,
+                        rollupsEnableSeconds: copies.rollupsEnableSeconds.indices.contains(index) ? copies.rollupsEnableSeconds[index] : nil,
+                        writes: writes))
             } catch {
                 throw TallyError.wrapping(error, path: database.db)
             }
@@ -108,12 +111,16 @@ struct Bench: AsyncParsableCommand {
             print("variant,case,median_ms,min_ms,max_ms,runs")
             for v in variants {
                 for c in v.cases { print("\(v.name),\(c.name),\(c.median),\(c.min),\(c.max),\(c.samples.count)") }
-                for c in v.cache { print("\(v.name),\(c.name),\(c.median / 1000),\(c.samples.first! / 1000),\(c.samples.last! / 1000),\(c.samples.count)") }
+                for c in v.cache {
+                    print("\(v.name),\(c.name),\(c.median / 1000),\(c.samples.first! / 1000),\(c.samples.last! / 1000),\(c.samples.count)")
+                }
                 if let seconds = v.rollupsEnableSeconds { print("\(v.name),rollups.enable,\(seconds * 1000),\(seconds * 1000),\(seconds * 1000),1") }
                 for w in v.writes {
                     for (variant, samples) in [("plain", w.plain), ("any-trigger", w.anyTrigger), ("rollups", w.withRollups)] where !samples.isEmpty {
                         let name = "write.\(w.name.replacingOccurrences(of: ",", with: ";")).temp_store-\(w.tempStore).\(variant)"
-                        print("\(v.name),\(name),\(WriterBenchmark.Case.median(samples) / 1000),\((samples.min() ?? 0) / 1000),\((samples.max() ?? 0) / 1000),\(samples.count)")
+                        print(
+                            "\(v.name),\(name),\(WriterBenchmark.Case.median(samples) / 1000),\((samples.min() ?? 0) / 1000),\((samples.max() ?? 0) / 1000),\(samples.count)"
+                        )
                     }
                 }
             }
@@ -131,31 +138,40 @@ struct Bench: AsyncParsableCommand {
             let bestSQL = v.cases.filter { $0.name == group + ".grouped" || $0.name == group + ".naive" }.map(\.median).min()
             let singlePass = v.cases.first { $0.name == group + ".single-pass" }?.median
             let once = c.samples.count < runs ? " (1 run)" : ""
-            table.add([c.name + once, String(format: "%.2f", c.median), String(format: "%.2f–%.2f", c.min, c.max),
-                       floor.map { String(format: "%.2f", c.median / $0) } ?? "",
-                       bestSQL.map { String(format: "%.2f", c.median / $0) } ?? "",
-                       c.name.hasSuffix(".rollup") ? singlePass.map { String(format: "%.4f", c.median / $0) } ?? "" : ""])
+            table.add([
+                c.name + once, String(format: "%.2f", c.median), String(format: "%.2f–%.2f", c.min, c.max),
+                floor.map { String(format: "%.2f", c.median / $0) } ?? "",
+                bestSQL.map { String(format: "%.2f", c.median / $0) } ?? "",
+                c.name.hasSuffix(".rollup") ? singlePass.map { String(format: "%.4f", c.median / $0) } ?? "" : "",
+            ])
         }
         out.append(table.render())
         if let seconds = v.rollupsEnableSeconds {
             out.append(String(format: "rollups enable (tables, triggers, one-scan backfill, one transaction): %.2f s", seconds))
         }
         if !v.writes.isEmpty {
-            var writes = TextTable(["write (WAL, synchronous=NORMAL), µs per row change", "temp_store", "plain", "any trigger",
-                                    "with rollups", "added", "added beyond any trigger"], rightAligned: [2, 3, 4, 5, 6])
+            var writes = TextTable(
+                [
+                    "write (WAL, synchronous=NORMAL), µs per row change", "temp_store", "plain", "any trigger",
+                    "with rollups", "added", "added beyond any trigger",
+                ], rightAligned: [2, 3, 4, 5, 6])
             for w in v.writes {
-                writes.add([w.name, w.tempStore, String(format: "%.2f", w.plainMedian),
-                            w.anyTrigger.isEmpty ? "" : String(format: "%.2f", w.anyTriggerMedian),
-                            String(format: "%.2f", w.withRollupsMedian), String(format: "%.2f", w.added),
-                            w.anyTrigger.isEmpty ? "" : String(format: "%.2f", w.withRollupsMedian - w.anyTriggerMedian)])
+                writes.add([
+                    w.name, w.tempStore, String(format: "%.2f", w.plainMedian),
+                    w.anyTrigger.isEmpty ? "" : String(format: "%.2f", w.anyTriggerMedian),
+                    String(format: "%.2f", w.withRollupsMedian), String(format: "%.2f", w.added),
+                    w.anyTrigger.isEmpty ? "" : String(format: "%.2f", w.withRollupsMedian - w.anyTriggerMedian),
+                ])
             }
             out.append(writes.render())
         }
         if !v.cache.isEmpty {
             var cache = TextTable(["cache (per request)", "p50 µs", "p99 µs", "min–max µs"], rightAligned: [1, 2, 3])
             for c in v.cache {
-                cache.add([c.name, String(format: "%.2f", c.median), String(format: "%.2f", c.p99),
-                           String(format: "%.2f–%.2f", c.samples.first!, c.samples.last!)])
+                cache.add([
+                    c.name, String(format: "%.2f", c.median), String(format: "%.2f", c.p99),
+                    String(format: "%.2f–%.2f", c.samples.first!, c.samples.last!),
+                ])
             }
             out.append(cache.render())
         }

@@ -42,12 +42,16 @@ enum DashboardRendering {
         var summary = TextTable(["section", "total", "detail"], rightAligned: [1])
         summary.add(["users", grouped(d.users.total), "\(grouped(d.users.active)) active"])
         let rating = d.drivers.averageRating.map { String(format: "%.2f", $0) } ?? "n/a"
-        summary.add(["drivers", grouped(d.drivers.total),
-                     "\(grouped(d.drivers.available)) available, \(grouped(d.drivers.rated)) rated, average rating \(rating)"])
+        summary.add([
+            "drivers", grouped(d.drivers.total),
+            "\(grouped(d.drivers.available)) available, \(grouped(d.drivers.rated)) rated, average rating \(rating)",
+        ])
         summary.add(["vehicles", grouped(d.vehicles.total), "\(grouped(d.vehicles.available)) available"])
         summary.add(["bookings", grouped(d.bookings.total), ""])
-        summary.add(["payments", grouped(d.payments.total),
-                     "revenue \(money(d.payments.revenue)), refunded \(money(d.payments.refunded)) (major units)"])
+        summary.add([
+            "payments", grouped(d.payments.total),
+            "revenue \(money(d.payments.revenue)), refunded \(money(d.payments.refunded)) (major units)",
+        ])
         summary.add(["modules", grouped(d.modules.total), "\(grouped(d.modules.active)) active in \(grouped(d.modules.organizations)) organizations"])
         out.append(summary.render())
 
@@ -58,8 +62,9 @@ enum DashboardRendering {
         for e in d.bookings.byServiceType { groups.add(["bookings.byServiceType", e.key, grouped(e.value), ""]) }
         for e in d.payments.byStatus { groups.add(["payments.byStatus", e.key, grouped(e.value.count), "amount \(money(e.value.amount))"]) }
         out.append(groups.render())
-        out.append("strategy \(d.meta.strategy ?? "-"), cache \(d.meta.cache), \(d.meta.statements) SQL statements, "
-                   + "\(d.meta.durationMs) ms, computed at \(d.meta.computedAt ?? "-")")
+        out.append(
+            "strategy \(d.meta.strategy ?? "-"), cache \(d.meta.cache), \(d.meta.statements) SQL statements, "
+                + "\(d.meta.durationMs) ms, computed at \(d.meta.computedAt ?? "-")")
         return out.joined(separator: "\n\n")
     }
 }

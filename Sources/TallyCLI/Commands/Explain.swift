@@ -28,8 +28,11 @@ struct Explain: AsyncParsableCommand {
         case .csv:
             print("strategy,purpose,indexes,covering,tempBTree,fullScans,sql")
             for s in statements {
-                print([s.strategy, s.purpose, s.indexes.joined(separator: " "), "\(s.covering)", "\(s.tempBTree)",
-                       s.fullScans.joined(separator: " "), s.sql].map(csvField).joined(separator: ","))
+                print(
+                    [
+                        s.strategy, s.purpose, s.indexes.joined(separator: " "), "\(s.covering)", "\(s.tempBTree)",
+                        s.fullScans.joined(separator: " "), s.sql,
+                    ].map(csvField).joined(separator: ","))
             }
         case .table:
             for s in statements {

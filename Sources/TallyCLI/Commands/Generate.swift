@@ -41,8 +41,9 @@ struct Generate: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let report = try GenerateRunner.run(path: database.db, bookings: bookings, seed: seed,
-                                            keepIndexes: keepIndexes, replace: replace, showProgress: !quiet)
+        let report = try GenerateRunner.run(
+            path: database.db, bookings: bookings, seed: seed,
+            keepIndexes: keepIndexes, replace: replace, showProgress: !quiet)
         if quiet { return }
         switch output.resolved {
         case .json: try printJSON(report)
@@ -57,8 +58,10 @@ struct Generate: AsyncParsableCommand {
 
 /// Shared by `generate` and `demo`.
 enum GenerateRunner {
-    static func run(path: String, bookings: Int, seed: UInt64, keepIndexes: Bool = false,
-                    replace: Bool = false, showProgress: Bool) throws -> DataGenerator.Report {
+    static func run(
+        path: String, bookings: Int, seed: UInt64, keepIndexes: Bool = false,
+        replace: Bool = false, showProgress: Bool
+    ) throws -> DataGenerator.Report {
         let database = try TallyDatabase.openForWriting(path: path)
         var generator = DataGenerator(bookings: bookings, seed: seed)
         generator.keepIndexes = keepIndexes
@@ -92,7 +95,8 @@ enum GenerateRunner {
     }
 
     static func summaryLine(_ report: DataGenerator.Report) -> String {
-        var line = "generated \(grouped(Int64(report.totalRows))) rows in \(String(format: "%.2f", report.seconds)) s "
+        var line =
+            "generated \(grouped(Int64(report.totalRows))) rows in \(String(format: "%.2f", report.seconds)) s "
             + "(\(grouped(Int64(report.rowsPerSecond))) rows/s overall); inserts \(String(format: "%.2f", report.insertSeconds)) s "
             + "(\(grouped(Int64(report.insertRowsPerSecond))) rows/s)"
         if report.indexesBuilt > 0 {

@@ -51,8 +51,9 @@ struct Indexes: AsyncParsableCommand {
         case .csv:
             print("name,table,columns,state,note")
             for entry in status.documented {
-                print([entry.name, entry.table, entry.columns.joined(separator: " "), entry.state, entry.note ?? ""]
-                    .map(csvField).joined(separator: ","))
+                print(
+                    [entry.name, entry.table, entry.columns.joined(separator: " "), entry.state, entry.note ?? ""]
+                        .map(csvField).joined(separator: ","))
             }
             for name in status.extra { print("\(csvField(name)),,,extra,") }
         case .table:
@@ -67,8 +68,10 @@ struct Indexes: AsyncParsableCommand {
         }
         for conflict in status.conflicts { printError("note: \(conflict.note ?? conflict.name)") }
         if action == .apply, let conflict = status.conflicts.first {
-            throw TallyError(.state, "\(status.conflicts.count) documented index name(s) taken by another definition: "
-                             + (conflict.note ?? conflict.name))
+            throw TallyError(
+                .state,
+                "\(status.conflicts.count) documented index name(s) taken by another definition: "
+                    + (conflict.note ?? conflict.name))
         }
     }
 }

@@ -40,8 +40,9 @@ struct ModulesCommand: AsyncParsableCommand {
             var table = TextTable(["organization", "name", "active modules"], rightAligned: [2])
             for o in counts.organizations { table.add([o.id, o.name ?? "", "\(o.activeModules)"]) }
             print(table.render())
-            print("\(counts.organizations.count) organizations, strategy \(counts.meta.strategy ?? "-"), "
-                  + "\(counts.meta.statements) SQL statements, \(counts.meta.durationMs) ms")
+            print(
+                "\(counts.organizations.count) organizations, strategy \(counts.meta.strategy ?? "-"), "
+                    + "\(counts.meta.statements) SQL statements, \(counts.meta.durationMs) ms")
         }
     }
 }

@@ -62,9 +62,10 @@ struct Report: AsyncParsableCommand {
         let db = try TallyDatabase.openReadOnly(path: database.db)
         let data: ReportData
         do {
-            data = try await ReportData.collect(engine: TallyEngine(database: db, cache: .disabled), query: query,
-                                                databaseName: (database.db as NSString).lastPathComponent,
-                                                tallyVersion: TallyVersion.current)
+            data = try await ReportData.collect(
+                engine: TallyEngine(database: db, cache: .disabled), query: query,
+                databaseName: (database.db as NSString).lastPathComponent,
+                tallyVersion: TallyVersion.current)
         } catch {
             throw TallyError.wrapping(error, path: database.db)
         }

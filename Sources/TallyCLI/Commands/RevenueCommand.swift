@@ -40,8 +40,9 @@ struct RevenueCommand: AsyncParsableCommand {
             for b in revenue.buckets { print("\(b.start),\(b.count),\(b.amount)") }
         case .table:
             print(RevenueRendering.table(revenue))
-            print("\(revenue.period) buckets from \(revenue.from ?? "-") to \(revenue.to ?? "-"), strategy \(revenue.meta.strategy ?? "-"), "
-                  + "\(revenue.meta.statements) SQL statements, \(revenue.meta.durationMs) ms")
+            print(
+                "\(revenue.period) buckets from \(revenue.from ?? "-") to \(revenue.to ?? "-"), strategy \(revenue.meta.strategy ?? "-"), "
+                    + "\(revenue.meta.statements) SQL statements, \(revenue.meta.durationMs) ms")
         }
     }
 }

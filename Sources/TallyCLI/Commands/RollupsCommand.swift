@@ -45,9 +45,11 @@ struct RollupsCommand: AsyncParsableCommand {
                 let report = try await Rollups.status(of: db)
                 try db.close()
                 let seconds = (ContinuousClock.now - started) / .seconds(1)
-                try show(report, note: action == .enable
-                          ? "enabled \(report.rollups.count) rollups in \(String(format: "%.2f", seconds)) s"
-                          : "rollups removed")
+                try show(
+                    report,
+                    note: action == .enable
+                        ? "enabled \(report.rollups.count) rollups in \(String(format: "%.2f", seconds)) s"
+                        : "rollups removed")
             } catch {
                 try? db.close()
                 throw TallyError.wrapping(error, path: database.db)
@@ -59,7 +61,8 @@ struct RollupsCommand: AsyncParsableCommand {
             try show(report, note: report.enabled ? nil : "rollups are not enabled (run `tally rollups enable --db \(database.db)`)")
             if report.enabled, !report.allIntact {
                 let broken = report.rollups.filter { $0.state != "intact" }
-                throw TallyError(.state, "\(broken.count) rollup(s) not intact: " + (broken.first.map { "\($0.name): \($0.state)" } ?? "counters missing"))
+                throw TallyError(
+                    .state, "\(broken.count) rollup(s) not intact: " + (broken.first.map { "\($0.name): \($0.state)" } ?? "counters missing"))
             }
         case .verify:
             let db = try TallyDatabase.openReadOnly(path: database.db)
@@ -86,15 +89,20 @@ struct RollupsCommand: AsyncParsableCommand {
         case .csv:
             print("name,table,groupBy,bucket,sums,filters,rows,state")
             for r in report.rollups {
-                print([r.name, r.table, r.groupBy.joined(separator: " "), r.bucket ?? "", r.sums.joined(separator: " "),
-                             r.filters.joined(separator: " AND "), "\(r.rows)", r.state].map(csvField).joined(separator: ","))
+                print(
+                    [
+                        r.name, r.table, r.groupBy.joined(separator: " "), r.bucket ?? "", r.sums.joined(separator: " "),
+                        r.filters.joined(separator: " AND "), "\(r.rows)", r.state,
+                    ].map(csvField).joined(separator: ","))
             }
         case .table:
             var table = TextTable(["rollup", "table", "groups", "bucket", "sums", "rows", "state"], rightAligned: [5])
             for r in report.rollups {
-                table.add([r.name, r.table + (r.filters.isEmpty ? "" : " where " + r.filters.joined(separator: " and ")),
-                           r.groupBy.joined(separator: ", "), r.bucket.map { "\($0) (15 min)" } ?? "", r.sums.joined(separator: ", "),
-                           grouped(Int64(r.rows)), r.state])
+                table.add([
+                    r.name, r.table + (r.filters.isEmpty ? "" : " where " + r.filters.joined(separator: " and ")),
+                    r.groupBy.joined(separator: ", "), r.bucket.map { "\($0) (15 min)" } ?? "", r.sums.joined(separator: ", "),
+                    grouped(Int64(r.rows)), r.state,
+                ])
             }
             if !report.rollups.isEmpty { print(table.render()) }
             if let note { print(note) }

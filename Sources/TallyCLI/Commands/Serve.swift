@@ -80,11 +80,13 @@ struct Serve: AsyncParsableCommand {
         let prometheus = PrometheusWithHelp(registry: PrometheusCollectorRegistry())
         MetricsSystem.bootstrap(prometheus)
 
-        let settings = TallyDatabase.PoolSettings(maximumReaderCount: readers, busyTimeout: .milliseconds(Int64(busyTimeout * 1000)),
-                                                  readerTimeout: .milliseconds(Int64(poolTimeout * 1000)))
+        let settings = TallyDatabase.PoolSettings(
+            maximumReaderCount: readers, busyTimeout: .milliseconds(Int64(busyTimeout * 1000)),
+            readerTimeout: .milliseconds(Int64(poolTimeout * 1000)))
         let db = try TallyDatabase.openReadOnly(path: database.db, settings: settings)
-        let engine = TallyEngine(database: db, logger: Logger(label: "tally.engine"),
-                                 slowQueryThreshold: .microseconds(Int64(slowQueryMs * 1000)))
+        let engine = TallyEngine(
+            database: db, logger: Logger(label: "tally.engine"),
+            slowQueryThreshold: .microseconds(Int64(slowQueryMs * 1000)))
         let service = TallyHTTPService(engine: engine, logger: logger, metricsText: { prometheus.text() })
         let router = Router(context: TallyRequestContext.self)
         router.add(middleware: TallyHTTPMiddleware(logger: logger))
@@ -98,7 +100,8 @@ struct Serve: AsyncParsableCommand {
             configuration: .init(address: .hostname(host, port: port), serverName: "tally"),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0
-                FileHandle.standardOutput.write(Data("tally serve: listening on \(Self.url(host: host, port: port)) (database \(path), read-only)\n".utf8))
+                FileHandle.standardOutput.write(
+                    Data("tally serve: listening on \(Self.url(host: host, port: port)) (database \(path), read-only)\n".utf8))
             },
             logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: app)]

@@ -33,8 +33,10 @@ public enum Amount: Sendable, Hashable, Codable, ExpressibleByIntegerLiteral, Cu
         case (.integer(let a), .integer(let b)):
             let (sum, overflow) = a.addingReportingOverflow(b)
             if overflow {
-                throw TallyError(.database, "integer overflow in the sum of \(column): the stored values add up past "
-                                 + "64-bit integers, as SQLite's SUM reports")
+                throw TallyError(
+                    .database,
+                    "integer overflow in the sum of \(column): the stored values add up past "
+                        + "64-bit integers, as SQLite's SUM reports")
             }
             return .integer(sum)
         default:
@@ -66,8 +68,7 @@ public enum Amount: Sendable, Hashable, Codable, ExpressibleByIntegerLiteral, Cu
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
-        if let integer = try? container.decode(Int64.self) { self = .integer(integer) }
-        else { self = .real(try container.decode(Double.self)) }
+        if let integer = try? container.decode(Int64.self) { self = .integer(integer) } else { self = .real(try container.decode(Double.self)) }
     }
 
     public func encode(to encoder: any Encoder) throws {

@@ -89,8 +89,9 @@ extension Dashboard {
     /// query each (`grouped`), or one query per value (`naive`).
     public static let stats: [Stat] = [
         Stat(name: "users.byRoleAndActive", table: "users", groupBy: ["role", "isActive"]),
-        Stat(name: "drivers.byAvailable", table: "drivers", groupBy: ["isAvailable"],
-             aggregates: [.count, .countNonNull("rating"), .avg("rating")]),
+        Stat(
+            name: "drivers.byAvailable", table: "drivers", groupBy: ["isAvailable"],
+            aggregates: [.count, .countNonNull("rating"), .avg("rating")]),
         Stat(name: "vehicles.byTypeAndAvailable", table: "vehicles", groupBy: ["type", "isAvailable"]),
         Stat(name: "bookings.byStatus", table: "bookings", groupBy: ["status"]),
         Stat(name: "bookings.byServiceType", table: "bookings", groupBy: ["serviceType"]),
@@ -149,8 +150,9 @@ extension Dashboard {
         self.payments.total = payments.count()
         for (status, name) in Self.groupKeys(payments, column: 0, enum: "payments.status") {
             let group = payments.groups[StatResult.Key([status])]
-            self.payments.byStatus[name] = CountAmount(count: payments.count { $0.values[0] == status },
-                                                       amount: try Amount(sum: group?[1], of: "payments.amount"))
+            self.payments.byStatus[name] = CountAmount(
+                count: payments.count { $0.values[0] == status },
+                amount: try Amount(sum: group?[1], of: "payments.amount"))
         }
         self.payments.revenue = self.payments.byStatus["COMPLETED"]?.amount ?? 0
         self.payments.refunded = self.payments.byStatus["REFUNDED"]?.amount ?? 0

@@ -40,7 +40,8 @@ struct KeysetPager {
         } else {
             conditions.append("\(sortColumn) IS NOT NULL")
         }
-        let sql = "SELECT \(columns.joined(separator: ", ")) FROM \(table)\(StatSQL.whereClause(conditions))"
+        let sql =
+            "SELECT \(columns.joined(separator: ", ")) FROM \(table)\(StatSQL.whereClause(conditions))"
             + " ORDER BY \(sortColumn) \(order), \(tiebreakColumn) \(order) LIMIT ?"
         return (sql, arguments)
     }
@@ -49,8 +50,10 @@ struct KeysetPager {
     /// (nil on the last).
     ///
     /// - parameter key: the sort and tiebreak values of a row.
-    func page(limit: Int, after cursor: PageCursor?, in db: Database, execution: Execution,
-              key: (Row) -> (StatValue, StatValue)) throws -> (rows: [Row], next: PageCursor?) {
+    func page(
+        limit: Int, after cursor: PageCursor?, in db: Database, execution: Execution,
+        key: (Row) -> (StatValue, StatValue)
+    ) throws -> (rows: [Row], next: PageCursor?) {
         var rows: [(phase: Int, row: Row)] = []
         var phase = cursor?.phase ?? 0
         var after = cursor

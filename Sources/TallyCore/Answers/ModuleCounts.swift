@@ -35,9 +35,10 @@ public struct ModuleCounts: Codable, Sendable, Equatable {
 
     /// Active modules grouped by organization; `ids` restricts it to some.
     public static func stat(ids: [StatValue]? = nil) -> Stat {
-        Stat(name: "modules.activeByOrganization", table: "modules",
-             filters: [.equals("isActive", .integer(1))] + (ids.map { [.oneOf("organizationId", $0)] } ?? []),
-             groupBy: ["organizationId"])
+        Stat(
+            name: "modules.activeByOrganization", table: "modules",
+            filters: [.equals("isActive", .integer(1))] + (ids.map { [.oneOf("organizationId", $0)] } ?? []),
+            groupBy: ["organizationId"])
     }
 
     /// Organizations listed per statement when ids are given.

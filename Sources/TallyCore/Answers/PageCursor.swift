@@ -31,7 +31,8 @@ public struct PageCursor: Sendable, Equatable {
 
     init(decoding cursor: String) throws {
         guard cursor.utf8.count <= 1024,
-              cursor.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) else {
+            cursor.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") })
+        else {
             throw Self.malformed
         }
         var base64 = cursor.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
@@ -39,7 +40,8 @@ public struct PageCursor: Sendable, Equatable {
         guard let data = Data(base64Encoded: base64), let text = String(data: data, encoding: .utf8) else { throw Self.malformed }
         let parts = text.split(separator: "|", omittingEmptySubsequences: false)
         guard parts.count == 4, parts[0] == "v2", let phase = Int(parts[1]), (0...1).contains(phase),
-              let sortValue = Self.untag(parts[2]), let tiebreak = Self.untag(parts[3]) else {
+            let sortValue = Self.untag(parts[2]), let tiebreak = Self.untag(parts[3])
+        else {
             throw Self.malformed
         }
         self.init(phase: phase, sortValue: sortValue, tiebreak: tiebreak)

@@ -45,8 +45,9 @@ public struct BookingsPage: Codable, Sendable, Equatable {
     /// (`id`) is the index's implicit last column, so `(createdAt, id)` is one
     /// index range, with no sort.
     static func pager(status: String?) -> KeysetPager {
-        KeysetPager(table: "bookings", columns: columns, sortColumn: "createdAt", tiebreakColumn: "id", descending: true,
-                    conditions: status == nil ? [] : ["status = ?"], arguments: status.map { [$0.databaseValue] } ?? [])
+        KeysetPager(
+            table: "bookings", columns: columns, sortColumn: "createdAt", tiebreakColumn: "id", descending: true,
+            conditions: status == nil ? [] : ["status = ?"], arguments: status.map { [$0.databaseValue] } ?? [])
     }
 
     /// Reads one page. Rows inserted after the first page with an older key
@@ -65,8 +66,9 @@ public struct BookingsPage: Codable, Sendable, Equatable {
         let bookings = rows.map { row in
             let v = { (i: Int) in StoredValue(StatValue(row[i] as DatabaseValue)) }
             let t = { (i: Int) in StoredValue(timestamp: StatValue(row[i] as DatabaseValue)) }
-            return Booking(id: v(0), userId: v(1), driverId: v(2), vehicleId: v(3), serviceType: v(4), status: v(5),
-                           price: v(6), scheduledDate: t(7), createdAt: t(8))
+            return Booking(
+                id: v(0), userId: v(1), driverId: v(2), vehicleId: v(3), serviceType: v(4), status: v(5),
+                price: v(6), scheduledDate: t(7), createdAt: t(8))
         }
         return BookingsPage(bookings: bookings, nextCursor: next?.encoded)
     }
@@ -86,8 +88,9 @@ public struct OrganizationsPage: Codable, Sendable, Equatable {
         try c.encode(nextCursor, forKey: .nextCursor)  // explicit null
     }
 
-    static let pager = KeysetPager(table: "organizations", columns: ["id", "rowid"], sortColumn: "id", tiebreakColumn: "rowid",
-                                   descending: false, conditions: [], arguments: [])
+    static let pager = KeysetPager(
+        table: "organizations", columns: ["id", "rowid"], sortColumn: "id", tiebreakColumn: "rowid",
+        descending: false, conditions: [], arguments: [])
 
     static func fetch(limit: Int, cursor: String?, strategy: Strategy, in db: Database, execution: Execution) throws -> OrganizationsPage {
         try BookingsPage.checkLimit(limit)
@@ -124,10 +127,15 @@ public enum StoredValue: Codable, Sendable, Equatable {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.singleValueContainer()
-        if c.decodeNil() { self = .value(.null) }
-        else if let v = try? c.decode(Int64.self) { self = .value(.integer(v)) }
-        else if let v = try? c.decode(Double.self) { self = .value(.real(v)) }
-        else { self = .value(.text(try c.decode(String.self))) }
+        if c.decodeNil() {
+            self = .value(.null)
+        } else if let v = try? c.decode(Int64.self) {
+            self = .value(.integer(v))
+        } else if let v = try? c.decode(Double.self) {
+            self = .value(.real(v))
+        } else {
+            self = .value(.text(try c.decode(String.self)))
+        }
     }
 
     public func encode(to encoder: any Encoder) throws {

@@ -15,8 +15,10 @@ public struct ResponseMeta: Codable, Sendable, Equatable {
     /// Schema lookups and transaction control are not counted.
     public var statements: Int = 0
 
-    public init(strategy: String? = nil, cache: String = "miss", computedAt: String? = nil, durationMs: Double = 0,
-                statements: Int = 0) {
+    public init(
+        strategy: String? = nil, cache: String = "miss", computedAt: String? = nil, durationMs: Double = 0,
+        statements: Int = 0
+    ) {
         self.strategy = strategy
         self.cache = cache
         self.computedAt = computedAt

@@ -30,21 +30,25 @@ public struct RevenueQuery: Sendable, Hashable {
     }
 
     /// Parses the CLI/HTTP parameters (`YYYY-MM-DD` or ISO 8601 with offset).
-    public init(period: String, timeZone: String = "UTC", from: String? = nil, to: String? = nil,
-                names: ParameterNames = .commandLine) throws {
+    public init(
+        period: String, timeZone: String = "UTC", from: String? = nil, to: String? = nil,
+        names: ParameterNames = .commandLine
+    ) throws {
         let zone = try Zone(timeZone)
-        try self.init(period: try Period(parsing: period), zone: zone,
-                      from: try from.map { try TimestampParser.parse($0, zone: zone, option: names("from")) },
-                      to: try to.map { try TimestampParser.parse($0, zone: zone, option: names("to")) },
-                      names: names)
+        try self.init(
+            period: try Period(parsing: period), zone: zone,
+            from: try from.map { try TimestampParser.parse($0, zone: zone, option: names("from")) },
+            to: try to.map { try TimestampParser.parse($0, zone: zone, option: names("to")) },
+            names: names)
     }
 
     /// The stat behind revenue: COMPLETED payments, bucketed by `createdAt`.
     public static func stat(grid: PeriodGrid) -> Stat {
-        Stat(name: "payments.revenue", table: "payments",
-             filters: [.equals("status", .text("COMPLETED"))],
-             bucket: Stat.TimeBucket(column: "createdAt", grid: grid),
-             aggregates: [.count, .sum("amount")])
+        Stat(
+            name: "payments.revenue", table: "payments",
+            filters: [.equals("status", .text("COMPLETED"))],
+            bucket: Stat.TimeBucket(column: "createdAt", grid: grid),
+            aggregates: [.count, .sum("amount")])
     }
 
     /// The grid for this query, filling an open end from the data's own range
@@ -64,8 +68,10 @@ public struct RevenueQuery: Sendable, Hashable {
             if let first, let last {
                 let supported = Double(Zone.supportedRange.lowerBound)...Double(Zone.supportedRange.upperBound)
                 guard supported.contains(first), supported.contains(last) else {
-                    throw TallyError(.state, "payments.createdAt holds timestamps outside the years 0000–9999 "
-                                     + "(from \(first) to \(last) ms); pass from and to to choose a range")
+                    throw TallyError(
+                        .state,
+                        "payments.createdAt holds timestamps outside the years 0000–9999 "
+                            + "(from \(first) to \(last) ms); pass from and to to choose a range")
                 }
                 let (low, high) = (Int64(first.rounded(.down)), Int64(last.rounded(.down)))
                 if from == nil { from = zone.startOfDay(period.start(of: zone.local(low).date)) }
@@ -103,8 +109,9 @@ extension RevenueQuery {
                 conditions.append("createdAt >= ? AND createdAt < ?")
                 arguments += [low.databaseValue, high.databaseValue]
             }
-            return try StatSQL.extent(of: "createdAt", in: "payments", where: conditions, arguments: arguments,
-                                      indexed: indexed, in: db, execution: execution)
+            return try StatSQL.extent(
+                of: "createdAt", in: "payments", where: conditions, arguments: arguments,
+                indexed: indexed, in: db, execution: execution)
         }
         guard let catalog = execution.catalog, let rollup = catalog.rollup(for: stat) else {
             let range = try exact()

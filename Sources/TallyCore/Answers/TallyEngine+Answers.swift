@@ -1,6 +1,6 @@
 package import Foundation
-import Metrics
 package import GRDB
+import Metrics
 
 /// The contract's answers (§4): the dashboard, revenue, module counts and
 /// pages, each from one snapshot, through the cache unless asked not to.
@@ -39,8 +39,10 @@ extension TallyEngine {
     }
 
     package func answerDashboard(strategy: Strategy = .auto, useCache: Bool = true) async throws -> Answered<Dashboard> {
-        try await answer(key: Self.dashboardKey(strategy: strategy), tables: Self.dashboardTables,
-                         lifetime: cache?.policy.dashboard, useCache: useCache) {
+        try await answer(
+            key: Self.dashboardKey(strategy: strategy), tables: Self.dashboardTables,
+            lifetime: cache?.policy.dashboard, useCache: useCache
+        ) {
             let computation = try await compute(Dashboard.stats, strategy: strategy, kind: "dashboard")
             var dashboard = try Dashboard(results: computation.results)
             dashboard.meta = ResponseMeta(computation)
@@ -57,10 +59,14 @@ extension TallyEngine {
     package func answerRevenue(_ query: RevenueQuery, strategy: Strategy = .auto, useCache: Bool = true) async throws -> Answered<Revenue> {
         let nowMillis = Int64(Date().timeIntervalSince1970 * 1000)
         let closed = query.to.map { $0 <= nowMillis } ?? false
-        return try await answer(key: Self.revenueKey(query, strategy: strategy), tables: Self.revenueTables,
-                                lifetime: closed ? cache?.policy.closedRange : cache?.policy.revenue, useCache: useCache) {
-            let (revenue, computation) = try await snapshot(kind: "revenue", strategy: strategy, tables: Self.revenueTables,
-                                                            resolving: [RevenueQuery.stat(grid: .placeholder)]) { db, resolved, execution in
+        return try await answer(
+            key: Self.revenueKey(query, strategy: strategy), tables: Self.revenueTables,
+            lifetime: closed ? cache?.policy.closedRange : cache?.policy.revenue, useCache: useCache
+        ) {
+            let (revenue, computation) = try await snapshot(
+                kind: "revenue", strategy: strategy, tables: Self.revenueTables,
+                resolving: [RevenueQuery.stat(grid: .placeholder)]
+            ) { db, resolved, execution in
                 try Self.revenueAndStat(query, in: db, strategy: resolved, execution: execution)
             }
             var answer = revenue
@@ -71,18 +77,26 @@ extension TallyEngine {
 
     /// Active modules per organization (all of them when `organizations` is
     /// nil), through the cache unless `useCache` is false.
-    public func moduleCounts(organizations ids: [String]? = nil, strategy: ModuleStrategy = .auto,
-                             useCache: Bool = true) async throws -> ModuleCounts {
+    public func moduleCounts(
+        organizations ids: [String]? = nil, strategy: ModuleStrategy = .auto,
+        useCache: Bool = true
+    ) async throws -> ModuleCounts {
         try await answerModuleCounts(organizations: ids, strategy: strategy, useCache: useCache).value
     }
 
-    package func answerModuleCounts(organizations ids: [String]? = nil, strategy: ModuleStrategy = .auto,
-                                    useCache: Bool = true) async throws -> Answered<ModuleCounts> {
-        try await answer(key: Self.moduleCountsKey(organizations: ids, strategy: strategy), tables: Self.moduleCountsTables,
-                         lifetime: cache?.policy.perEntity, useCache: useCache) {
-            let (organizations, computation) = try await snapshot(kind: "modules", strategy: strategy.strategy,
-                                                                  tables: Self.moduleCountsTables, resolving: [ModuleCounts.stat()],
-                                                                  label: { ModuleStrategy(running: $0).rawValue }) { db, resolved, execution in
+    package func answerModuleCounts(
+        organizations ids: [String]? = nil, strategy: ModuleStrategy = .auto,
+        useCache: Bool = true
+    ) async throws -> Answered<ModuleCounts> {
+        try await answer(
+            key: Self.moduleCountsKey(organizations: ids, strategy: strategy), tables: Self.moduleCountsTables,
+            lifetime: cache?.policy.perEntity, useCache: useCache
+        ) {
+            let (organizations, computation) = try await snapshot(
+                kind: "modules", strategy: strategy.strategy,
+                tables: Self.moduleCountsTables, resolving: [ModuleCounts.stat()],
+                label: { ModuleStrategy(running: $0).rawValue }
+            ) { db, resolved, execution in
                 (try ModuleCounts.compute(ids: ids, strategy: resolved, in: db, execution: execution), [ModuleCounts.stat()])
             }
             let meta = ResponseMeta(computation)
@@ -102,8 +116,10 @@ extension TallyEngine {
     /// One page of organizations with their active module counts, batched.
     public func organizationsPage(limit: Int = 50, cursor: String? = nil) async throws -> OrganizationsPage {
         try BookingsPage.checkLimit(limit)
-        return try await snapshot(kind: "organizations", strategy: .auto, tables: Self.moduleCountsTables,
-                                  resolving: [ModuleCounts.stat()]) { db, resolved, execution in
+        return try await snapshot(
+            kind: "organizations", strategy: .auto, tables: Self.moduleCountsTables,
+            resolving: [ModuleCounts.stat()]
+        ) { db, resolved, execution in
             let strategy: Strategy = resolved == .rollup ? .rollup : .grouped
             return (try OrganizationsPage.fetch(limit: limit, cursor: cursor, strategy: strategy, in: db, execution: execution), [])
         }.0
@@ -122,13 +138,17 @@ extension TallyEngine {
     }
 
     /// Revenue computed on `db`, which the caller keeps in one read transaction.
-    package static func revenue(_ query: RevenueQuery, in db: Database, strategy: Strategy,
-                                execution: Execution = Execution()) throws -> Revenue {
+    package static func revenue(
+        _ query: RevenueQuery, in db: Database, strategy: Strategy,
+        execution: Execution = Execution()
+    ) throws -> Revenue {
         try revenueAndStat(query, in: db, strategy: strategy, execution: execution).0
     }
 
-    static func revenueAndStat(_ query: RevenueQuery, in db: Database, strategy: Strategy,
-                               execution: Execution) throws -> (Revenue, [Stat]) {
+    static func revenueAndStat(
+        _ query: RevenueQuery, in db: Database, strategy: Strategy,
+        execution: Execution
+    ) throws -> (Revenue, [Stat]) {
         let grid = try query.grid(in: db, execution: execution)
         let stat = RevenueQuery.stat(grid: grid)
         let result = try run([stat], in: db, strategy: strategy, execution: execution)[0]
@@ -137,8 +157,10 @@ extension TallyEngine {
     }
 
     /// Module counts computed on `db`, which the caller keeps in one read transaction.
-    package static func moduleCounts(ids: [String]?, strategy: Strategy, in db: Database,
-                                     execution: Execution = Execution()) throws -> [ModuleCounts.Organization] {
+    package static func moduleCounts(
+        ids: [String]?, strategy: Strategy, in db: Database,
+        execution: Execution = Execution()
+    ) throws -> [ModuleCounts.Organization] {
         try ModuleCounts.compute(ids: ids, strategy: strategy, in: db, execution: execution)
     }
 
@@ -192,8 +214,12 @@ extension TallyEngine {
         database.metrics.record(kind: kind, strategy: name, nanoseconds: duration.nanoseconds, statements: execution.statements)
         database.metrics.rowsScanned.increment(by: Int64(execution.rowsScanned))
         await noteDuration(duration, of: kind, strategy: resolved, stats: stats)
-        return (value, Computation(results: [], strategy: resolved, statements: execution.statements, stamp: stamp, duration: duration,
-                                   label: name))
+        return (
+            value,
+            Computation(
+                results: [], strategy: resolved, statements: execution.statements, stamp: stamp, duration: duration,
+                label: name)
+        )
     }
 
     /// Serves an answer from the cache (computing it on a miss) or, without
@@ -232,8 +258,9 @@ extension ModuleCounts: Answer {}
 
 extension ResponseMeta {
     init(_ computation: TallyEngine.Computation) {
-        self.init(strategy: computation.label, computedAt: ISOTimestamp.now(),
-                  durationMs: computation.duration.milliseconds, statements: computation.statements)
+        self.init(
+            strategy: computation.label, computedAt: ISOTimestamp.now(),
+            durationMs: computation.duration.milliseconds, statements: computation.statements)
     }
 }
 

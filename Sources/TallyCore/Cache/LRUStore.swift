@@ -12,7 +12,7 @@ struct LRUStore<Key: Hashable, Value> {
         var value: Value
         var bytes: Int
         var previous: Int  // towards the head (more recent); -1 at the head
-        var next: Int      // towards the tail (less recent); -1 at the tail
+        var next: Int  // towards the tail (less recent); -1 at the tail
     }
 
     private var slots: [Slot?] = []

@@ -92,8 +92,10 @@ public final class StatsCache: Sendable {
     ///   - logger: where load failures and stale serving are logged.
     ///   - metricsFactory: where its counters go; the global
     ///     `MetricsSystem` unless a test passes its own.
-    public convenience init(database: TallyDatabase, policy: CachePolicy = CachePolicy(),
-                            logger: Logger = Logger(label: "tally.cache"), metricsFactory: (any MetricsFactory)? = nil) {
+    public convenience init(
+        database: TallyDatabase, policy: CachePolicy = CachePolicy(),
+        logger: Logger = Logger(label: "tally.cache"), metricsFactory: (any MetricsFactory)? = nil
+    ) {
         self.init(policy: policy, monitor: database.monitor, logger: logger, metricsFactory: metricsFactory)
     }
 
@@ -105,8 +107,10 @@ public final class StatsCache: Sendable {
         self.init(policy: policy, monitor: nil, logger: logger)
     }
 
-    init(policy: CachePolicy = CachePolicy(), clock: any CacheClock = SystemCacheClock(), monitor: ChangeMonitor?,
-                 logger: Logger = Logger(label: "tally.cache"), metricsFactory: (any MetricsFactory)? = nil) {
+    init(
+        policy: CachePolicy = CachePolicy(), clock: any CacheClock = SystemCacheClock(), monitor: ChangeMonitor?,
+        logger: Logger = Logger(label: "tally.cache"), metricsFactory: (any MetricsFactory)? = nil
+    ) {
         var policy = policy
         if monitor == nil { policy.validation = .ttlOnly }
         self.policy = policy
@@ -133,8 +137,9 @@ public final class StatsCache: Sendable {
         for key: String, tables: Set<String>, lifetime: CachePolicy.Lifetime,
         load: @escaping @Sendable () async throws -> T, weigh: @escaping @Sendable (T) -> Int
     ) async throws -> (T, Status) {
-        let (value, status, _) = try await stamped(for: key, tables: tables, lifetime: lifetime,
-                                                   load: { (try await load(), nil) }, weigh: weigh)
+        let (value, status, _) = try await stamped(
+            for: key, tables: tables, lifetime: lifetime,
+            load: { (try await load(), nil) }, weigh: weigh)
         return (value, status)
     }
 
@@ -198,7 +203,9 @@ public final class StatsCache: Sendable {
                     s.statistics.hits += 1
                     return .hit(value, entry.stamp)
                 }
-                let staleLimit = entry.refreshFailed ? entry.lifetime.maximumAge
+                let staleLimit =
+                    entry.refreshFailed
+                    ? entry.lifetime.maximumAge
                     : entry.lifetime.ttl + entry.lifetime.staleWhileRevalidate
                 if age < staleLimit {
                     s.statistics.staleServed += 1
@@ -239,8 +246,9 @@ public final class StatsCache: Sendable {
         flight.start { [self] in
             do {
                 let (value, stamp) = try await load()
-                finish(key, flight: flight, value: value, stamp: stamp, bytes: weigh(value), tables: tables,
-                       lifetime: lifetime, started: started)
+                finish(
+                    key, flight: flight, value: value, stamp: stamp, bytes: weigh(value), tables: tables,
+                    lifetime: lifetime, started: started)
                 return .success((value, stamp))
             } catch {
                 fail(key, flight: flight, error: error, started: started)
@@ -251,8 +259,10 @@ public final class StatsCache: Sendable {
         return flight
     }
 
-    private func finish(_ key: String, flight: CacheFlight, value: any Sendable, stamp: Stamp?, bytes: Int,
-                        tables: Set<String>, lifetime: CachePolicy.Lifetime, started: Double) {
+    private func finish(
+        _ key: String, flight: CacheFlight, value: any Sendable, stamp: Stamp?, bytes: Int,
+        tables: Set<String>, lifetime: CachePolicy.Lifetime, started: Double
+    ) {
         // A write that landed while the load ran must not leave it stored as fresh.
         try? refresh()
         let elapsed = clock.now() - started
@@ -262,8 +272,9 @@ public final class StatsCache: Sendable {
             s.statistics.loadSeconds += elapsed
             var evicted = (count: 0, bytes: 0)
             if epochs(of: tables, in: s) == flight.epochs {
-                let entries = s.store.put(key, Entry(value: value, tables: tables, stamp: stamp, storedAt: clock.now(), lifetime: lifetime),
-                                          bytes: bytes)
+                let entries = s.store.put(
+                    key, Entry(value: value, tables: tables, stamp: stamp, storedAt: clock.now(), lifetime: lifetime),
+                    bytes: bytes)
                 evicted = (entries.count, entries.reduce(0) { $0 + $1.bytes })
                 s.statistics.evictions += evicted.count
                 s.statistics.evictedBytes += evicted.bytes

@@ -61,8 +61,9 @@ final class ChangeMonitor: Sendable {
             let code = sqlite3_step(handles.dataVersion)
             defer { sqlite3_reset(handles.dataVersion) }
             guard code == SQLITE_ROW else {
-                throw TallyError(.database, "\(path): cannot read data_version (\(String(cString: sqlite3_errmsg(handles.database))))",
-                                 path: path)
+                throw TallyError(
+                    .database, "\(path): cannot read data_version (\(String(cString: sqlite3_errmsg(handles.database))))",
+                    path: path)
             }
             return sqlite3_column_int64(handles.dataVersion, 0)
         }

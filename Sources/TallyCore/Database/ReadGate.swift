@@ -45,8 +45,10 @@ final class ReadGate: Sendable {
     let checkInterval: Duration
     private let state: Locked<State>
 
-    init(capacity: Int, timeout: Duration, walPath: String?, walLimit: Int = 64 << 20,
-         gap: Duration = .milliseconds(20), checkInterval: Duration = .milliseconds(50)) {
+    init(
+        capacity: Int, timeout: Duration, walPath: String?, walLimit: Int = 64 << 20,
+        gap: Duration = .milliseconds(20), checkInterval: Duration = .milliseconds(50)
+    ) {
         self.capacity = max(1, capacity)
         self.timeout = timeout
         self.walPath = walPath
@@ -111,9 +113,13 @@ final class ReadGate: Sendable {
                 let timeout = timeout, capacity = capacity
                 let timer = Task { [weak self] in
                     do { try await Task.sleep(for: timeout) } catch { return }
-                    self?.fail(id, TallyError(.busy, "all \(capacity) database readers stayed busy for "
-                                              + "\(timeout.formattedSeconds) (a slow query or too many requests: "
-                                              + "raise the reader pool size or the pool timeout)"))
+                    self?.fail(
+                        id,
+                        TallyError(
+                            .busy,
+                            "all \(capacity) database readers stayed busy for "
+                                + "\(timeout.formattedSeconds) (a slow query or too many requests: "
+                                + "raise the reader pool size or the pool timeout)"))
                 }
                 let attached = state.withLock { s -> Bool in
                     guard let i = s.waiters.firstIndex(where: { $0.id == id }) else { return false }

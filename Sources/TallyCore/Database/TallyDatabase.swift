@@ -83,11 +83,14 @@ public final class TallyDatabase: Sendable {
     ///   - settings: reader permits and timeouts.
     ///   - metricsFactory: where the engine's and cache's metrics go;
     ///     the global `MetricsSystem` unless a test passes its own.
-    public convenience init(_ reader: any DatabaseReader, settings: PoolSettings = PoolSettings(),
-                            metricsFactory: (any MetricsFactory)? = nil) throws {
+    public convenience init(
+        _ reader: any DatabaseReader, settings: PoolSettings = PoolSettings(),
+        metricsFactory: (any MetricsFactory)? = nil
+    ) throws {
         try reader.read { db in try SchemaValidator.validate(db, path: reader.path) }
-        try self.init(reader: reader, writer: reader.configuration.readonly ? nil : reader as? DatabasePool,
-                      settings: settings, metricsFactory: metricsFactory)
+        try self.init(
+            reader: reader, writer: reader.configuration.readonly ? nil : reader as? DatabasePool,
+            settings: settings, metricsFactory: metricsFactory)
     }
 
     init(reader: any DatabaseReader, writer: DatabasePool?, settings: PoolSettings, metricsFactory: (any MetricsFactory)? = nil) throws {
@@ -99,8 +102,9 @@ public final class TallyDatabase: Sendable {
         metrics = EngineMetrics(factory: factory)
         self.metricsFactory = factory
         let inMemory = Self.isInMemory(reader.path)
-        gate = ReadGate(capacity: reader.configuration.maximumReaderCount, timeout: settings.readerTimeout,
-                        walPath: inMemory ? nil : reader.path + "-wal")
+        gate = ReadGate(
+            capacity: reader.configuration.maximumReaderCount, timeout: settings.readerTimeout,
+            walPath: inMemory ? nil : reader.path + "-wal")
         monitor = inMemory ? nil : try ChangeMonitor(path: reader.path)
     }
 
@@ -129,8 +133,7 @@ public final class TallyDatabase: Sendable {
         if let writer {
             try writer.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
         }
-        if let pool = reader as? DatabasePool { try pool.close() }
-        else if let queue = reader as? DatabaseQueue { try queue.close() }
+        if let pool = reader as? DatabasePool { try pool.close() } else if let queue = reader as? DatabaseQueue { try queue.close() }
     }
 
     // MARK: - Opening files
@@ -178,8 +181,10 @@ public final class TallyDatabase: Sendable {
     /// error says so and what to do.
     ///
     /// - throws: `TallyError` naming the file, the missing table or column.
-    public static func openReadOnly(path: String, settings: PoolSettings = PoolSettings(),
-                                    metricsFactory: (any MetricsFactory)? = nil) throws -> TallyDatabase {
+    public static func openReadOnly(
+        path: String, settings: PoolSettings = PoolSettings(),
+        metricsFactory: (any MetricsFactory)? = nil
+    ) throws -> TallyDatabase {
         switch try fileState(at: path) {
         case .missing: throw TallyError(.file, "no database at \(path)", path: path)
         case .empty: throw TallyError(.schema, "\(path) is empty, not a Tally database (run `tally init --db \(path)`)", path: path)
@@ -209,10 +214,12 @@ public final class TallyDatabase: Sendable {
         let directory = (path as NSString).deletingLastPathComponent
         let dir = directory.isEmpty ? "." : directory
         guard !FileManager.default.isWritableFile(atPath: dir) else { return }
-        throw TallyError(.file, "\(path) is in WAL mode and SQLite must create \((shm as NSString).lastPathComponent) "
-                         + "beside it to read it, but this user cannot write to \(dir): make the directory writable, "
-                         + "or have the owner switch the file to rollback mode once "
-                         + "(sqlite3 \(path) 'PRAGMA journal_mode=DELETE'), which any reader can read in place", path: path)
+        throw TallyError(
+            .file,
+            "\(path) is in WAL mode and SQLite must create \((shm as NSString).lastPathComponent) "
+                + "beside it to read it, but this user cannot write to \(dir): make the directory writable, "
+                + "or have the owner switch the file to rollback mode once "
+                + "(sqlite3 \(path) 'PRAGMA journal_mode=DELETE'), which any reader can read in place", path: path)
     }
 
     /// Opens a database for writing, creating the file and schema when the
@@ -225,8 +232,10 @@ public final class TallyDatabase: Sendable {
     ///     documented indexes.
     ///   - settings: reader permits and timeouts.
     ///   - metricsFactory: where the engine's and cache's metrics go.
-    public static func openForWriting(path: String, withIndexes: Bool = true, settings: PoolSettings = PoolSettings(),
-                                      metricsFactory: (any MetricsFactory)? = nil) throws -> TallyDatabase {
+    public static func openForWriting(
+        path: String, withIndexes: Bool = true, settings: PoolSettings = PoolSettings(),
+        metricsFactory: (any MetricsFactory)? = nil
+    ) throws -> TallyDatabase {
         let state = try fileState(at: path)
         if state == .notSQLite {
             throw TallyError(.schema, "\(path) exists and is not a SQLite database; refusing to touch it", path: path)
@@ -274,7 +283,8 @@ public final class TallyDatabase: Sendable {
             let tables = try String.fetchSet(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'")
             if tables.isEmpty { return true }
             if tables.contains("grdb_migrations"),
-               try Bool.fetchOne(db, sql: "SELECT 1 FROM grdb_migrations WHERE identifier = ?", arguments: [TallySchema.initialMigration]) == true {
+                try Bool.fetchOne(db, sql: "SELECT 1 FROM grdb_migrations WHERE identifier = ?", arguments: [TallySchema.initialMigration]) == true
+            {
                 return true
             }
             return TallySchema.tables.allSatisfy { tables.contains($0.name) }

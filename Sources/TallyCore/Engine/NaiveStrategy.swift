@@ -77,8 +77,10 @@ enum NaiveStrategy {
         // Values outside the enums (a database without the CHECKs)?
         try execution.checkCancellation()
         execution.ran()
-        let total = try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM \(stat.table)\(StatSQL.whereClause(base))",
-                                       arguments: StatementArguments(baseArguments)) ?? 0
+        let total =
+            try Int64.fetchOne(
+                db, sql: "SELECT COUNT(*) FROM \(stat.table)\(StatSQL.whereClause(base))",
+                arguments: StatementArguments(baseArguments)) ?? 0
         if total != covered {
             var outsiders = StatResult(stat: stat)
             try collectOutsiders(stat, index: index, domains: domains, into: &outsiders, in: db, execution: execution)
@@ -103,8 +105,10 @@ enum NaiveStrategy {
         }
     }
 
-    private static func collectOutsiders(_ stat: Stat, index: Int, domains: [[StatValue]], into result: inout StatResult,
-                                         in db: Database, execution: Execution) throws {
+    private static func collectOutsiders(
+        _ stat: Stat, index: Int, domains: [[StatValue]], into result: inout StatResult,
+        in db: Database, execution: Execution
+    ) throws {
         var (conditions, arguments) = StatSQL.conditions(stat)
         var inside: [String] = []
         for (column, domain) in zip(stat.groupBy, domains) {
@@ -114,7 +118,8 @@ enum NaiveStrategy {
         conditions.append("NOT (\(inside.joined(separator: " AND ")))")
         var keys = stat.groupBy
         if let bucket = stat.bucket { keys.append("\(StatSQL.bucketFunction(index))(\(bucket.column))") }
-        let sql = "SELECT \((keys + stat.aggregates.map(StatSQL.aggregate)).joined(separator: ", ")) FROM \(stat.table)"
+        let sql =
+            "SELECT \((keys + stat.aggregates.map(StatSQL.aggregate)).joined(separator: ", ")) FROM \(stat.table)"
             + StatSQL.whereClause(conditions) + " GROUP BY \(keys.joined(separator: ", "))"
         try StatSQL.collect(sql, arguments: StatementArguments(arguments), stat: stat, into: &result, in: db, execution: execution)
     }

@@ -1,5 +1,5 @@
-public import GRDB
 import Foundation
+public import GRDB
 
 /// One SQL statement the engine runs, with SQLite's `EXPLAIN QUERY PLAN`
 /// summarised: which indexes it uses, whether they cover the query, and
@@ -31,16 +31,20 @@ public enum QueryPlanExplainer {
         let stats = Dashboard.stats + [RevenueQuery.stat(grid: grid)]
 
         for scan in SinglePassScanner.plan(stats) {
-            result.append(try explain(scan.sql(), arguments: StatementArguments(scan.conditions.arguments), strategy: "single-pass",
-                                      purpose: scan.stats.map(\.name).joined(separator: ", "), in: db))
+            result.append(
+                try explain(
+                    scan.sql(), arguments: StatementArguments(scan.conditions.arguments), strategy: "single-pass",
+                    purpose: scan.stats.map(\.name).joined(separator: ", "), in: db))
         }
         try StatSQL.withBucketFunctions(stats, in: db) {
             for (stat, statement) in zip(stats, GroupedStrategy.statements(stats)) {
                 result.append(try explain(statement.sql, arguments: statement.arguments, strategy: "grouped", purpose: stat.name, in: db))
             }
             for (stat, statement) in zip(stats, NaiveStrategy.statements(stats)) {
-                result.append(try explain(statement.sql, arguments: statement.arguments, strategy: "naive",
-                                          purpose: stat.name + " (once per value)", in: db))
+                result.append(
+                    try explain(
+                        statement.sql, arguments: statement.arguments, strategy: "naive",
+                        purpose: stat.name + " (once per value)", in: db))
             }
         }
         let modules = ModuleCounts.stat()
@@ -48,23 +52,34 @@ public enum QueryPlanExplainer {
         result += try explainRollups(stats + [modules], in: db)
         result += try explainRollups([pageIDs], in: db, note: " (a page of organizations)")
         result.append(try explain(GroupedStrategy.statements([modules])[0], strategy: "batched", purpose: modules.name, in: db))
-        result.append(try explain(GroupedStrategy.statements([pageIDs])[0], strategy: "batched",
-                                  purpose: modules.name + " (a page of organizations)", in: db))
-        result.append(try explain(NaiveStrategy.statements([pageIDs])[0], strategy: "per-org",
-                                  purpose: modules.name + " (once per organization)", in: db))
+        result.append(
+            try explain(
+                GroupedStrategy.statements([pageIDs])[0], strategy: "batched",
+                purpose: modules.name + " (a page of organizations)", in: db))
+        result.append(
+            try explain(
+                NaiveStrategy.statements([pageIDs])[0], strategy: "per-org",
+                purpose: modules.name + " (once per organization)", in: db))
         for status in [nil, "PENDING"] as [String?] {
-            for (phase, cursor) in [(0, nil), (0, PageCursor(phase: 0, sortValue: .integer(0), tiebreak: .integer(0))),
-                                    (1, PageCursor(phase: 1, sortValue: .null, tiebreak: .integer(0)))] as [(Int, PageCursor?)] {
+            for (phase, cursor) in [
+                (0, nil), (0, PageCursor(phase: 0, sortValue: .integer(0), tiebreak: .integer(0))),
+                (1, PageCursor(phase: 1, sortValue: .null, tiebreak: .integer(0))),
+            ] as [(Int, PageCursor?)] {
                 let (sql, arguments) = BookingsPage.pager(status: status).sql(phase: phase, after: cursor)
-                let purpose = "/api/bookings page" + (status == nil ? "" : " with status") + (cursor == nil ? "" : " after a cursor")
+                let purpose =
+                    "/api/bookings page" + (status == nil ? "" : " with status") + (cursor == nil ? "" : " after a cursor")
                     + (phase == 1 ? " (rows without createdAt)" : "")
-                result.append(try explain(sql, arguments: StatementArguments(arguments + [51.databaseValue]), strategy: "keyset",
-                                          purpose: purpose, in: db))
+                result.append(
+                    try explain(
+                        sql, arguments: StatementArguments(arguments + [51.databaseValue]), strategy: "keyset",
+                        purpose: purpose, in: db))
             }
         }
         let (sql, arguments) = OrganizationsPage.pager.sql(phase: 1, after: PageCursor(phase: 1, sortValue: .text("org"), tiebreak: .integer(0)))
-        result.append(try explain(sql, arguments: StatementArguments(arguments + [51.databaseValue]), strategy: "keyset",
-                                  purpose: "/api/organizations page after a cursor", in: db))
+        result.append(
+            try explain(
+                sql, arguments: StatementArguments(arguments + [51.databaseValue]), strategy: "keyset",
+                purpose: "/api/organizations page after a cursor", in: db))
         return result
     }
 
@@ -78,24 +93,32 @@ public enum QueryPlanExplainer {
         for stat in stats {
             guard let r = catalog.rollup(for: stat) else {
                 let reason = catalog.whyNotServed(stat) ?? "no rollup"
-                result.append(ExplainedStatement(strategy: "rollup", purpose: "\(stat.name): keeps the scan", sql: "", plan: [reason],
-                                                 indexes: [], covering: false, tempBTree: false, fullScans: []))
+                result.append(
+                    ExplainedStatement(
+                        strategy: "rollup", purpose: "\(stat.name): keeps the scan", sql: "", plan: [reason],
+                        indexes: [], covering: false, tempBTree: false, fullScans: []))
                 continue
             }
             let read = try RollupStrategy.read(stat, from: r, in: db)
-            result.append(try explain(read.sql, arguments: StatementArguments(read.arguments), strategy: "rollup",
-                                      purpose: "\(stat.name)\(note) from \(r.tableName)", in: db))
+            result.append(
+                try explain(
+                    read.sql, arguments: StatementArguments(read.arguments), strategy: "rollup",
+                    purpose: "\(stat.name)\(note) from \(r.tableName)", in: db))
             if let bucket = stat.bucket {
                 let (sql, arguments) = RollupStrategy.baseRowsStatement(stat, column: bucket.column, ranges: [(0, 1)], sums: read.needed)
-                result.append(try explain(sql, arguments: StatementArguments(arguments), strategy: "rollup",
-                                          purpose: "\(stat.name): a 15-minute bucket cut by a period boundary, from base rows", in: db))
+                result.append(
+                    try explain(
+                        sql, arguments: StatementArguments(arguments), strategy: "rollup",
+                        purpose: "\(stat.name): a 15-minute bucket cut by a period boundary, from base rows", in: db))
             }
         }
         return result
     }
 
-    private static func explain(_ statement: (sql: String, arguments: StatementArguments), strategy: String, purpose: String,
-                                in db: Database) throws -> ExplainedStatement {
+    private static func explain(
+        _ statement: (sql: String, arguments: StatementArguments), strategy: String, purpose: String,
+        in db: Database
+    ) throws -> ExplainedStatement {
         try explain(statement.sql, arguments: statement.arguments, strategy: strategy, purpose: purpose, in: db)
     }
 
@@ -114,8 +137,10 @@ public enum QueryPlanExplainer {
         }
     }
 
-    public static func explain(_ sql: String, arguments: StatementArguments, strategy: String, purpose: String,
-                               in db: Database) throws -> ExplainedStatement {
+    public static func explain(
+        _ sql: String, arguments: StatementArguments, strategy: String, purpose: String,
+        in db: Database
+    ) throws -> ExplainedStatement {
         let rows = try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql, arguments: arguments)
         var depth: [Int: Int] = [:]
         var plan: [String] = []
@@ -139,8 +164,9 @@ public enum QueryPlanExplainer {
                 fullScans.append(String(table))
             }
         }
-        return ExplainedStatement(strategy: strategy, purpose: purpose, sql: sql, plan: plan,
-                                  indexes: indexes, covering: !indexes.isEmpty && covering,
-                                  tempBTree: tempBTree, fullScans: fullScans)
+        return ExplainedStatement(
+            strategy: strategy, purpose: purpose, sql: sql, plan: plan,
+            indexes: indexes, covering: !indexes.isEmpty && covering,
+            tempBTree: tempBTree, fullScans: fullScans)
     }
 }

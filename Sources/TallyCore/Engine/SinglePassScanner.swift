@@ -58,8 +58,9 @@ package enum SinglePassScanner {
             // `SELECT  FROM t` is not SQL; a count-only scan reads the rowid.
             if columns.isEmpty { columns = ["rowid"] }
             let stats = entries.map(\.1)
-            return TableScan(table: table, columns: columns, entries: entries,
-                             filters: sharedFilters(stats), range: sharedRange(stats))
+            return TableScan(
+                table: table, columns: columns, entries: entries,
+                filters: sharedFilters(stats), range: sharedRange(stats))
         }
     }
 
@@ -153,9 +154,10 @@ package enum SinglePassScanner {
                     let code = sqlite3_step(handle)
                     if code != SQLITE_ROW {
                         if code == SQLITE_DONE { break }
-                        let error = DatabaseError(resultCode: ResultCode(rawValue: code),
-                                                  message: String(cString: sqlite3_errmsg(db.sqliteConnection)),
-                                                  sql: statement.sql)
+                        let error = DatabaseError(
+                            resultCode: ResultCode(rawValue: code),
+                            message: String(cString: sqlite3_errmsg(db.sqliteConnection)),
+                            sql: statement.sql)
                         sqlite3_reset(handle)
                         if code == SQLITE_INTERRUPT, execution.isCancelled { throw CancellationError() }
                         throw error
@@ -197,13 +199,16 @@ package enum SinglePassScanner {
     /// The fraction of the range column's extent (among rows matching the
     /// shared filters) that the range covers, when an index makes the
     /// extent cheap to read; nil otherwise.
-    static func coveredFraction(_ scan: TableScan, range: (column: String, from: Int64, to: Int64), in db: Database,
-                                execution: Execution) throws -> Double? {
+    static func coveredFraction(
+        _ scan: TableScan, range: (column: String, from: Int64, to: Int64), in db: Database,
+        execution: Execution
+    ) throws -> Double? {
         let equalities = Set(scan.filters.filter { $0.values.count == 1 }.map(\.column))
         guard try IndexManager.hasRangeIndex(on: scan.table, column: range.column, after: equalities, in: db) else { return nil }
         let (sql, arguments) = StatSQL.conditions(scan.filters)
-        let (low, high) = try StatSQL.extent(of: range.column, in: scan.table, where: sql, arguments: arguments,
-                                             indexed: true, in: db, execution: execution)
+        let (low, high) = try StatSQL.extent(
+            of: range.column, in: scan.table, where: sql, arguments: arguments,
+            indexed: true, in: db, execution: execution)
         guard let low, let high else { return 0 }
         let extent = high - low + 1
         let covered = Swift.max(0, Swift.min(Double(range.to), high + 1) - Swift.max(Double(range.from), low))

@@ -108,8 +108,10 @@ public struct Stat: Sendable, Hashable {
     public var bucket: TimeBucket?
     public var aggregates: [Aggregate]
 
-    public init(name: String, table: String, filters: [Filter] = [], groupBy: [String] = [],
-                bucket: TimeBucket? = nil, aggregates: [Aggregate] = [.count]) {
+    public init(
+        name: String, table: String, filters: [Filter] = [], groupBy: [String] = [],
+        bucket: TimeBucket? = nil, aggregates: [Aggregate] = [.count]
+    ) {
         self.name = name
         self.table = table
         self.filters = filters

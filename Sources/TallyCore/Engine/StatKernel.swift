@@ -163,8 +163,10 @@ struct StatKernel: ~Copyable {
             total = overflow ? Int.max : product
         }
         guard total <= Self.maximumCells else {
-            throw TallyError(.database, "stat \(stat.name): more than \(Self.maximumCells) groups × buckets for the "
-                             + "single-pass strategy; use the grouped strategy or fewer buckets")
+            throw TallyError(
+                .database,
+                "stat \(stat.name): more than \(Self.maximumCells) groups × buckets for the "
+                    + "single-pass strategy; use the grouped strategy or fewer buckets")
         }
         var shift = 0
         for d in 0..<dimensions {

@@ -93,8 +93,10 @@ enum StatSQL {
     /// When an index serves the range (`indexed`), two statements: SQLite
     /// answers a lone `MIN` or `MAX` from the index in O(log n) but scans the
     /// whole range for both together. Without one, one statement.
-    static func extent(of column: String, in table: String, where conditions: [String], arguments: [DatabaseValue],
-                       indexed: Bool, in db: Database, execution: Execution) throws -> (min: Double?, max: Double?) {
+    static func extent(
+        of column: String, in table: String, where conditions: [String], arguments: [DatabaseValue],
+        indexed: Bool, in db: Database, execution: Execution
+    ) throws -> (min: Double?, max: Double?) {
         let from = "FROM \(table)\(whereClause(conditions + ["\(column) < ''"]))"
         let bound = StatementArguments(arguments)
         func number(_ value: DatabaseValue?) -> Double? {
@@ -130,8 +132,10 @@ enum StatSQL {
 
     /// Runs a query whose rows are `keys…, bucket?, aggregates…`, adding its
     /// groups to `result`; SQL's integer overflow names the stat's columns.
-    static func collect(_ sql: String, arguments: StatementArguments, stat: Stat, into result: inout StatResult,
-                        in db: Database, execution: Execution) throws {
+    static func collect(
+        _ sql: String, arguments: StatementArguments, stat: Stat, into result: inout StatResult,
+        in db: Database, execution: Execution
+    ) throws {
         try execution.checkCancellation()
         execution.ran()
         do {

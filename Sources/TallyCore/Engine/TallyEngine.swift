@@ -1,7 +1,7 @@
 public import Foundation
-import Metrics
 public import GRDB
 public import Logging
+import Metrics
 
 /// Computes stats over a `TallyDatabase`, each answer from one snapshot.
 ///
@@ -44,8 +44,10 @@ public struct TallyEngine: Sendable {
     /// and plan summary (the seeds' "analyse slow queries"); nil: never.
     public let slowQueryThreshold: Duration?
 
-    public init(database: TallyDatabase, cache: CacheChoice = .shared, logger: Logger = Logger(label: "tally.engine"),
-                maximumParallelism: Int = ProcessInfo.processInfo.activeProcessorCount, slowQueryThreshold: Duration? = nil) {
+    public init(
+        database: TallyDatabase, cache: CacheChoice = .shared, logger: Logger = Logger(label: "tally.engine"),
+        maximumParallelism: Int = ProcessInfo.processInfo.activeProcessorCount, slowQueryThreshold: Duration? = nil
+    ) {
         self.database = database
         self.logger = logger
         self.maximumParallelism = max(1, maximumParallelism)
@@ -93,8 +95,10 @@ public struct TallyEngine: Sendable {
                 return try await database.reader.read { db in
                     try execution.running(on: db.sqliteConnection) {
                         if resolved == .rollup { execution.catalog = try database.rollupCatalog(in: db) }
-                        return (try Self.run(stats, in: db, strategy: resolved, execution: execution),
-                         try ChangeCounters.read(db, tables: tables).map(StatsCache.Stamp.init))
+                        return (
+                            try Self.run(stats, in: db, strategy: resolved, execution: execution),
+                            try ChangeCounters.read(db, tables: tables).map(StatsCache.Stamp.init)
+                        )
                     }
                 }
             }
@@ -104,8 +108,9 @@ public struct TallyEngine: Sendable {
         database.metrics.record(kind: kind, strategy: label, nanoseconds: duration.nanoseconds, statements: execution.statements)
         database.metrics.rowsScanned.increment(by: Int64(execution.rowsScanned))
         await noteDuration(duration, of: kind, strategy: resolved, stats: stats)
-        return Computation(results: results, strategy: resolved, statements: execution.statements, stamp: stamp, duration: duration,
-                           label: label)
+        return Computation(
+            results: results, strategy: resolved, statements: execution.statements, stamp: stamp, duration: duration,
+            label: label)
     }
 
     /// `auto` becomes `rollup` when an intact rollup serves every stat, and
@@ -127,8 +132,10 @@ public struct TallyEngine: Sendable {
 
     /// Spreads a scan strategy over several readers that share one snapshot,
     /// when the pool has free readers now (never waiting for more).
-    private func fanOut(_ stats: [Stat], strategy: Strategy, tables: Set<String>,
-                        execution: Execution) async throws -> ([StatResult], StatsCache.Stamp?)? {
+    private func fanOut(
+        _ stats: [Stat], strategy: Strategy, tables: Set<String>,
+        execution: Execution
+    ) async throws -> ([StatResult], StatsCache.Stamp?)? {
         guard maximumParallelism > 1, Strategy.scans.contains(strategy), let pool = database.reader as? DatabasePool else { return nil }
         let extra = database.gate.tryAcquire(maximumParallelism - 1)
         guard extra > 0 else { return nil }
@@ -154,8 +161,10 @@ public struct TallyEngine: Sendable {
     /// Runs stats on `db`, which the caller keeps inside one read transaction.
     ///
     /// - returns: one result per stat, in order.
-    package static func run(_ stats: [Stat], in db: Database, strategy: Strategy,
-                            execution: Execution = Execution()) throws -> [StatResult] {
+    package static func run(
+        _ stats: [Stat], in db: Database, strategy: Strategy,
+        execution: Execution = Execution()
+    ) throws -> [StatResult] {
         try stats.forEach { try $0.validate() }
         switch strategy {
         case .auto, .singlePass:
@@ -183,17 +192,22 @@ public struct TallyEngine: Sendable {
     /// computation of its kind pays for it).
     func noteDuration(_ duration: Duration, of kind: String, strategy: Strategy, stats: [Stat]) async {
         guard let threshold = slowQueryThreshold, duration > threshold,
-              database.slowQueries.withLock({ $0.insert("\(kind)|\(strategy.rawValue)").inserted }) else { return }
+            database.slowQueries.withLock({ $0.insert("\(kind)|\(strategy.rawValue)").inserted })
+        else { return }
         let plans = (try? await read { db in try QueryPlanExplainer.explain(stats, strategy: strategy, in: db) }) ?? []
         let summary: String = plans.map { plan -> String in
-            let access: String = plan.indexes.isEmpty ? "full scan of \(plan.fullScans.joined(separator: ", "))"
+            let access: String =
+                plan.indexes.isEmpty
+                ? "full scan of \(plan.fullScans.joined(separator: ", "))"
                 : "index \(plan.indexes.joined(separator: ", "))"
             return "\(plan.sql) -- \(access)\(plan.tempBTree ? ", temp B-tree" : "")"
         }.joined(separator: " | ")
-        logger.warning("slow query", metadata: [
-            "kind": "\(kind)", "strategy": "\(strategy.rawValue)",
-            "ms": "\(duration.milliseconds)", "thresholdMs": "\(threshold.milliseconds)", "sql": "\(summary)",
-        ])
+        logger.warning(
+            "slow query",
+            metadata: [
+                "kind": "\(kind)", "strategy": "\(strategy.rawValue)",
+                "ms": "\(duration.milliseconds)", "thresholdMs": "\(threshold.milliseconds)", "sql": "\(summary)",
+            ])
     }
 }
 

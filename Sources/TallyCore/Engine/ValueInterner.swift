@@ -168,7 +168,8 @@ struct ValueInterner: ~Copyable {
             let code = Int(table[slot])
             if code < 0 { return insert(type: type, payload: 0, text: text, length: length, head: head, tail: tail, hash: hash, slot: slot) }
             if heads[code] == head, tails[code] == tail, lengths[code] == Int32(truncatingIfNeeded: length), types[code] == type,
-               length <= 16 || memcmp(bytes + Int(payloads[code]) + 8, text! + 8, length - 16) == 0 {
+                length <= 16 || memcmp(bytes + Int(payloads[code]) + 8, text! + 8, length - 16) == 0
+            {
                 return Int32(truncatingIfNeeded: code)
             }
             slot = (slot + 1) & tableMask
@@ -219,8 +220,10 @@ struct ValueInterner: ~Copyable {
         return (first | middle << (UInt64(length >> 1) &* 8) | last << (UInt64(length - 1) &* 8), 0)
     }
 
-    private mutating func insert(type: Int32, payload: Int64, text: UnsafeRawPointer?, length: Int,
-                                 head: UInt64, tail: UInt64, hash: UInt64, slot: Int) -> Int32 {
+    private mutating func insert(
+        type: Int32, payload: Int64, text: UnsafeRawPointer?, length: Int,
+        head: UInt64, tail: UInt64, hash: UInt64, slot: Int
+    ) -> Int32 {
         if count == capacity {
             let newCapacity = capacity * 2
             types = Self.grow(types, count, newCapacity)

@@ -103,7 +103,7 @@ public struct DataGenerator: Sendable {
 
     /// The data spans three calendar years, fixed so output never depends on today.
     static let bookingsStart: Int64 = 1_672_531_200_000  // 2023-01-01T00:00:00Z
-    static let bookingsEnd: Int64 = 1_767_225_600_000    // 2026-01-01T00:00:00Z
+    static let bookingsEnd: Int64 = 1_767_225_600_000  // 2026-01-01T00:00:00Z
     static let accountsStart: Int64 = 1_640_995_200_000  // 2022-01-01T00:00:00Z
     static let minute: Int64 = 60_000
     static let hour: Int64 = 3_600_000
@@ -112,16 +112,20 @@ public struct DataGenerator: Sendable {
     /// Generates into `database`, opened for writing.
     ///
     /// - throws: `TallyError.Kind.file` when it was opened read-only.
-    public func run(on database: TallyDatabase, logger: Logger = Logger(label: "tally.generator"),
-                    progress: (@Sendable (Progress) -> Void)? = nil) throws -> Report {
+    public func run(
+        on database: TallyDatabase, logger: Logger = Logger(label: "tally.generator"),
+        progress: (@Sendable (Progress) -> Void)? = nil
+    ) throws -> Report {
         guard let writer = database.writer else {
             throw TallyError(.file, "\(database.path) is open read-only; generating needs it opened for writing", path: database.path)
         }
         return try run(in: writer, logger: logger, progress: progress)
     }
 
-    public func run(in pool: DatabasePool, logger: Logger = Logger(label: "tally.generator"),
-                    progress: (@Sendable (Progress) -> Void)? = nil) throws -> Report {
+    public func run(
+        in pool: DatabasePool, logger: Logger = Logger(label: "tally.generator"),
+        progress: (@Sendable (Progress) -> Void)? = nil
+    ) throws -> Report {
         guard bookings >= 0 else { throw TallyError.invalid("--bookings must be zero or more, got \(bookings)") }
         let started = ContinuousClock.now
         var report = Report(rows: [:], totalRows: 0, seconds: 0)
@@ -225,11 +229,15 @@ private struct RowWriter {
         return rows
     }
 
-    static let firstNames = ["Ada", "Ben", "Chloé", "Dev", "Emma", "Farid", "Grace", "Hiro", "Inès", "Jonas",
-                             "Kemi", "Liam", "Maya", "Noah", "Olga", "Priya", "Quinn", "Rafael", "Sara", "Tomás"]
-    static let lastNames = ["Adeyemi", "Bauer", "Costa", "Dubois", "Eriksen", "Fischer", "García", "Haddad",
-                            "Ivanova", "Jensen", "Kowalski", "Lopez", "Martin", "Nakamura", "O'Brien",
-                            "Petrov", "Rossi", "Silva", "Tanaka", "Weber"]
+    static let firstNames = [
+        "Ada", "Ben", "Chloé", "Dev", "Emma", "Farid", "Grace", "Hiro", "Inès", "Jonas",
+        "Kemi", "Liam", "Maya", "Noah", "Olga", "Priya", "Quinn", "Rafael", "Sara", "Tomás",
+    ]
+    static let lastNames = [
+        "Adeyemi", "Bauer", "Costa", "Dubois", "Eriksen", "Fischer", "García", "Haddad",
+        "Ivanova", "Jensen", "Kowalski", "Lopez", "Martin", "Nakamura", "O'Brien",
+        "Petrov", "Rossi", "Silva", "Tanaka", "Weber",
+    ]
 
     /// Inserts users; returns the ids of those with role DRIVER.
     mutating func insertUsers() throws -> [Int64] {
@@ -316,10 +324,12 @@ private struct RowWriter {
 
     mutating func insertBookingsAndPayments() throws -> (Int, Int) {
         var rng = random(4)
-        let booking = try RawInsert(db, sql: """
-            INSERT INTO bookings (id, userId, driverId, vehicleId, serviceType, status, price, scheduledDate, createdAt)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """)
+        let booking = try RawInsert(
+            db,
+            sql: """
+                INSERT INTO bookings (id, userId, driverId, vehicleId, serviceType, status, price, scheduledDate, createdAt)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
         let payment = try RawInsert(db, sql: "INSERT INTO payments (id, bookingId, amount, status, createdAt) VALUES (?, ?, ?, ?, ?)")
         let services = [TextBytes("RIDE"), TextBytes("DELIVERY"), TextBytes("RENTAL")]
         let serviceWeights = WeightedChoice([62, 28, 10])
@@ -410,8 +420,10 @@ private struct RowWriter {
         "pricing", "promotions", "quotes", "ratings", "reports", "routing", "scheduling", "sms", "sso",
         "surveys", "tasks", "telematics", "webhooks",
     ]
-    static let orgWords = ["Acme", "Blue", "City", "Delta", "Eagle", "Fast", "Green", "Harbor", "Iron", "Jet",
-                           "Kite", "Lime", "Metro", "North", "Orbit", "Pine", "Quick", "River", "Swift", "Urban"]
+    static let orgWords = [
+        "Acme", "Blue", "City", "Delta", "Eagle", "Fast", "Green", "Harbor", "Iron", "Jet",
+        "Kite", "Lime", "Metro", "North", "Orbit", "Pine", "Quick", "River", "Swift", "Urban",
+    ]
     static let orgSuffixes = ["Logistics", "Rides", "Mobility", "Couriers", "Fleet", "Transit", "Movers", "Cabs"]
 
     mutating func insertOrganizationsAndModules() throws -> (Int, Int) {

@@ -54,7 +54,9 @@ struct WeightedChoice: Sendable {
 
     init(_ weights: [Int]) {
         var sum = 0
-        thresholds = weights.map { sum += $0; return sum }
+        thresholds = weights.map {
+            sum += $0; return sum
+        }
         total = sum
     }
 }

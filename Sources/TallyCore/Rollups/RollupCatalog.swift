@@ -38,9 +38,12 @@ package struct RollupCatalog: Sendable {
             let text: String = row[1] ?? ""
             let version: Int = row[2] ?? 0
             guard let definition = try? JSONDecoder().decode(RollupDefinition.self, from: Data(text.utf8)),
-                  (try? definition.validate()) != nil, definition.name == name else {
-                entries.append(Entry(definition: try RollupDefinition(name: "unreadable", table: "users"), version: version,
-                                     problem: "its definition cannot be read"))
+                (try? definition.validate()) != nil, definition.name == name
+            else {
+                entries.append(
+                    Entry(
+                        definition: try RollupDefinition(name: "unreadable", table: "users"), version: version,
+                        problem: "its definition cannot be read"))
                 continue
             }
             definitions.append(definition)
@@ -50,8 +53,10 @@ package struct RollupCatalog: Sendable {
         var expected: [String: [String: String]] = [:]
         for table in Set(definitions.map(\.table)) {
             let rollups = definitions.filter { $0.table == table }
-            expected[table] = Dictionary(uniqueKeysWithValues: RollupSQL.triggers(
-                table: table, rollups: rollups, uniqueness: try uniqueness(of: table, in: db)).map { ($0.name, $0.sql) })
+            expected[table] = Dictionary(
+                uniqueKeysWithValues: RollupSQL.triggers(
+                    table: table, rollups: rollups, uniqueness: try uniqueness(of: table, in: db)
+                ).map { ($0.name, $0.sql) })
         }
         var found: [String: String] = [:]
         for row in try Row.fetchAll(db, sql: "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'tally\\_%' ESCAPE '\\'") {

@@ -63,8 +63,10 @@ public struct RollupDefinition: Sendable, Hashable, Codable {
     /// weeks and months start on a bucket boundary.
     public static let bucketMilliseconds: Int64 = 900_000
 
-    public init(name: String, table: String, filters: [FixedFilter] = [], groupBy: [String] = [],
-                bucketColumn: String? = nil, sums: [String] = []) throws {
+    public init(
+        name: String, table: String, filters: [FixedFilter] = [], groupBy: [String] = [],
+        bucketColumn: String? = nil, sums: [String] = []
+    ) throws {
         self.name = name
         self.table = table
         self.filters = filters
@@ -87,8 +89,9 @@ public struct RollupDefinition: Sendable, Hashable, Codable {
             case .text(let value): filters.append(FixedFilter(column: filter.column, value: value))
             case .integer(let value): filters.append(FixedFilter(column: filter.column, value: value))
             default:
-                throw TallyError.invalid("stat \(stat.name): a rollup keeps equality filters on a text or an integer; "
-                                         + "group by \(filter.column) instead, and the rollup serves any of its values")
+                throw TallyError.invalid(
+                    "stat \(stat.name): a rollup keeps equality filters on a text or an integer; "
+                        + "group by \(filter.column) instead, and the rollup serves any of its values")
             }
         }
         var sums: [String] = []
@@ -99,8 +102,9 @@ public struct RollupDefinition: Sendable, Hashable, Codable {
             if let column = aggregate.column, !sums.contains(column) { sums.append(column) }
         }
         let name = stat.name.map { $0.isLetter || $0.isNumber ? String($0) : "_" }.joined()
-        try self.init(name: name, table: stat.table, filters: filters, groupBy: stat.groupBy,
-                      bucketColumn: stat.bucket?.column, sums: sums)
+        try self.init(
+            name: name, table: stat.table, filters: filters, groupBy: stat.groupBy,
+            bucketColumn: stat.bucket?.column, sums: sums)
     }
 
     func validate() throws {
@@ -160,8 +164,9 @@ public enum Rollups {
         try! RollupDefinition(name: "vehicles", table: "vehicles", groupBy: ["type", "isAvailable"]),
         try! RollupDefinition(name: "bookings", table: "bookings", groupBy: ["status", "serviceType"]),
         try! RollupDefinition(name: "payments", table: "payments", groupBy: ["status"], sums: ["amount"]),
-        try! RollupDefinition(name: "revenue", table: "payments", filters: [.init(column: "status", value: "COMPLETED")],
-                              bucketColumn: "createdAt", sums: ["amount"]),
+        try! RollupDefinition(
+            name: "revenue", table: "payments", filters: [.init(column: "status", value: "COMPLETED")],
+            bucketColumn: "createdAt", sums: ["amount"]),
         try! RollupDefinition(name: "modules", table: "modules", groupBy: ["isActive"]),
         try! RollupDefinition(name: "modules_by_organization", table: "modules", groupBy: ["organizationId", "isActive"]),
         try! RollupDefinition(name: "organizations", table: "organizations"),

@@ -125,8 +125,9 @@ struct RollupRows: Sendable {
             var cell = RollupCell(sums: r.sums.count)
             cell.count = row[i] ?? 0; i += 1
             for j in r.sums.indices {
-                cell.sums[j] = .init(count: row[i] ?? 0, low: row[i + 1] ?? 0, high: row[i + 2] ?? 0, real: row[i + 3] ?? 0,
-                                     compensation: row[i + 4] ?? 0, reals: row[i + 5] ?? 0, texts: row[i + 6] ?? 0)
+                cell.sums[j] = .init(
+                    count: row[i] ?? 0, low: row[i + 1] ?? 0, high: row[i + 2] ?? 0, real: row[i + 3] ?? 0,
+                    compensation: row[i + 4] ?? 0, reals: row[i + 5] ?? 0, texts: row[i + 6] ?? 0)
                 i += 7
             }
             let key = Key(values: values, bucket: bucket)
@@ -157,8 +158,10 @@ struct RollupRows: Sendable {
             if r.bucketColumn != nil { values.append(key.bucket.databaseValue) }
             values.append(cell.count.databaseValue)
             for sum in cell.sums {
-                values += [sum.count.databaseValue, sum.low.databaseValue, sum.high.databaseValue, sum.real.databaseValue,
-                           sum.compensation.databaseValue, sum.reals.databaseValue, sum.texts.databaseValue]
+                values += [
+                    sum.count.databaseValue, sum.low.databaseValue, sum.high.databaseValue, sum.real.databaseValue,
+                    sum.compensation.databaseValue, sum.reals.databaseValue, sum.texts.databaseValue,
+                ]
             }
             try statement.execute(arguments: StatementArguments(values))
         }
@@ -172,16 +175,23 @@ struct RollupRows: Sendable {
         for key in keys {
             let a = cells[key] ?? RollupCell(sums: r.sums.count), b = other.cells[key] ?? RollupCell(sums: r.sums.count)
             guard a != b else { continue }
-            let name = r.groupBy.isEmpty && key.bucket == nil ? "the table"
+            let name =
+                r.groupBy.isEmpty && key.bucket == nil
+                ? "the table"
                 : (zip(r.groupBy, key.values).map { "\($0)=\($1)" } + (key.bucket.map { ["bucket=\($0)"] } ?? [])).joined(separator: " ")
             if a.count != b.count { found.append((name, "\(r.name) \(name): \(a.count) rows kept, \(b.count) in the table")) }
             for (j, column) in r.sums.enumerated() {
                 let x = a.sums[j], y = b.sums[j]
                 if x.count != y.count || x.reals != y.reals || x.texts != y.texts
                     || ExactSum(high: x.high, low: x.low) != ExactSum(high: y.high, low: y.low)
-                    || !(abs(x.realTotal - y.realTotal) <= 1e-9 * max(abs(x.realTotal), abs(y.realTotal)) || x.realTotal == y.realTotal) {
-                    found.append((name, "\(r.name) \(name): sum of \(column) kept \(x.exactInteger.map(String.init) ?? "\(x.realTotal)"), "
-                                  + "the table gives \(y.exactInteger.map(String.init) ?? "\(y.realTotal)")"))
+                    || !(abs(x.realTotal - y.realTotal) <= 1e-9 * max(abs(x.realTotal), abs(y.realTotal)) || x.realTotal == y.realTotal)
+                {
+                    found.append(
+                        (
+                            name,
+                            "\(r.name) \(name): sum of \(column) kept \(x.exactInteger.map(String.init) ?? "\(x.realTotal)"), "
+                                + "the table gives \(y.exactInteger.map(String.init) ?? "\(y.realTotal)")"
+                        ))
                 }
             }
         }

@@ -136,12 +136,16 @@ enum RollupSQL {
         var sets = ["n = \(r.tableName).n - d.n"]
         for (j, column) in r.sums.enumerated() {
             let x = "m.\(column)"
-            selected += ["SUM(\(x) IS NOT NULL) AS c\(j)", "SUM(\(low(x))) AS l\(j)", "SUM(\(high(x))) AS h\(j)",
-                         "TOTAL(\(real(x))) AS r\(j)", "SUM(typeof(\(x)) = 'real') AS f\(j)", "SUM(typeof(\(x)) IN ('text', 'blob')) AS t\(j)"]
+            selected += [
+                "SUM(\(x) IS NOT NULL) AS c\(j)", "SUM(\(low(x))) AS l\(j)", "SUM(\(high(x))) AS h\(j)",
+                "TOTAL(\(real(x))) AS r\(j)", "SUM(typeof(\(x)) = 'real') AS f\(j)", "SUM(typeof(\(x)) IN ('text', 'blob')) AS t\(j)",
+            ]
             let t = r.tableName
-            sets += ["c\(j) = \(t).c\(j) - d.c\(j)", "l\(j) = \(t).l\(j) - d.l\(j)", "h\(j) = \(t).h\(j) - d.h\(j)",
-                     "r\(j) = \(t).r\(j) - d.r\(j)", "e\(j) = \(t).e\(j) + (\(compensation("\(t).r\(j)", "-d.r\(j)")))",
-                     "f\(j) = \(t).f\(j) - d.f\(j)", "t\(j) = \(t).t\(j) - d.t\(j)"]
+            sets += [
+                "c\(j) = \(t).c\(j) - d.c\(j)", "l\(j) = \(t).l\(j) - d.l\(j)", "h\(j) = \(t).h\(j) - d.h\(j)",
+                "r\(j) = \(t).r\(j) - d.r\(j)", "e\(j) = \(t).e\(j) + (\(compensation("\(t).r\(j)", "-d.r\(j)")))",
+                "f\(j) = \(t).f\(j) - d.f\(j)", "t\(j) = \(t).t\(j) - d.t\(j)",
+            ]
         }
         let group = keyColumns.isEmpty ? "" : " GROUP BY \(keyColumns.indices.map { String($0 + 1) }.joined(separator: ", "))"
         let join = keyColumns.isEmpty ? "1" : keyColumns.map { "\(r.tableName).\($0) IS d.\($0)" }.joined(separator: " AND ")
@@ -191,36 +195,46 @@ enum RollupSQL {
         let rowid = uniqueness.rowidAlias ?? "rowid"
         // `m` collides with `row` on the rowid or on a UNIQUE key (NULLs never collide).
         func collides(_ m: String, _ row: String) -> String {
-            (["\(m).rowid_ = \(row).\(rowid)"] + uniqueness.keys.map { key in
-                "(" + key.map { "\(m).\($0) = \(row).\($0)" }.joined(separator: " AND ") + ")"
-            }).joined(separator: " OR ")
+            (["\(m).rowid_ = \(row).\(rowid)"]
+                + uniqueness.keys.map { key in
+                    "(" + key.map { "\(m).\($0) = \(row).\($0)" }.joined(separator: " AND ") + ")"
+                }).joined(separator: " OR ")
         }
         let remember = { (row: String, exceptOld: Bool) -> [String] in
             let select = (["rowid"] + columns).joined(separator: ", ")
-            var condition = (["rowid = \(row).\(rowid)"] + uniqueness.keys.map { key in
-                "(" + key.map { "\($0) = \(row).\($0)" }.joined(separator: " AND ") + ")"
-            }).joined(separator: " OR ")
+            var condition =
+                (["rowid = \(row).\(rowid)"]
+                + uniqueness.keys.map { key in
+                    "(" + key.map { "\($0) = \(row).\($0)" }.joined(separator: " AND ") + ")"
+                }).joined(separator: " OR ")
             if exceptOld { condition = "rowid <> OLD.\(rowid) AND (\(condition))" }
-            return ["DELETE FROM \(marks)", "INSERT INTO \(marks) (\((["rowid_"] + columns).joined(separator: ", "))) SELECT \(select) FROM \(table) WHERE \(condition)"]
+            return [
+                "DELETE FROM \(marks)",
+                "INSERT INTO \(marks) (\((["rowid_"] + columns).joined(separator: ", "))) SELECT \(select) FROM \(table) WHERE \(condition)",
+            ]
         }
-        let collisionPossible = (["NEW.\(rowid) <> -1"] + uniqueness.keys.map { key in key.map { "NEW.\($0) IS NOT NULL" }.joined(separator: " AND ") })
+        let collisionPossible =
+            (["NEW.\(rowid) <> -1"] + uniqueness.keys.map { key in key.map { "NEW.\($0) IS NOT NULL" }.joined(separator: " AND ") })
             .map { "(\($0))" }.joined(separator: " OR ")
         let changesKey = ([rowid] + uniqueness.keys.flatMap { $0 }).map { "NEW.\($0) IS NOT OLD.\($0)" }.joined(separator: " OR ")
         let relevant = Array(Set(rollups.flatMap(\.columns) + uniqueness.keys.flatMap { $0 } + (uniqueness.rowidAlias.map { [$0] } ?? []))).sorted()
         let hasMarks = "EXISTS (SELECT 1 FROM \(marks))"
         result += [
             trigger("remember_insert", "BEFORE INSERT", when: collisionPossible, remember("NEW", false)),
-            trigger("replaced_insert", "AFTER INSERT", when: hasMarks,
-                    rollups.map { removeMarked($0, marks: marks, conflict: collides("m", "NEW")) } + ["DELETE FROM \(marks)"]),
+            trigger(
+                "replaced_insert", "AFTER INSERT", when: hasMarks,
+                rollups.map { removeMarked($0, marks: marks, conflict: collides("m", "NEW")) } + ["DELETE FROM \(marks)"]),
             trigger("insert", "AFTER INSERT", rollups.flatMap { apply($0, row: "NEW", sign: 1) }),
             trigger("delete", "AFTER DELETE", rollups.flatMap { apply($0, row: "OLD", sign: -1) }),
             trigger("forget_delete", "AFTER DELETE", when: hasMarks, ["DELETE FROM \(marks) WHERE rowid_ = OLD.\(rowid)"]),
             trigger("remember_update", "BEFORE UPDATE", when: changesKey, remember("NEW", true)),
-            trigger("replaced_update", "AFTER UPDATE", when: hasMarks,
-                    rollups.map { removeMarked($0, marks: marks, conflict: "m.rowid_ <> OLD.\(rowid) AND (\(collides("m", "NEW")))") }
-                        + ["DELETE FROM \(marks)"]),
-            trigger("update", relevant.isEmpty ? "AFTER UPDATE" : "AFTER UPDATE OF \(relevant.joined(separator: ", "))",
-                    rollups.flatMap { apply($0, row: "OLD", sign: -1) + apply($0, row: "NEW", sign: 1) }),
+            trigger(
+                "replaced_update", "AFTER UPDATE", when: hasMarks,
+                rollups.map { removeMarked($0, marks: marks, conflict: "m.rowid_ <> OLD.\(rowid) AND (\(collides("m", "NEW")))") }
+                    + ["DELETE FROM \(marks)"]),
+            trigger(
+                "update", relevant.isEmpty ? "AFTER UPDATE" : "AFTER UPDATE OF \(relevant.joined(separator: ", "))",
+                rollups.flatMap { apply($0, row: "OLD", sign: -1) + apply($0, row: "NEW", sign: 1) }),
         ]
         return result
     }

@@ -28,8 +28,10 @@ enum RollupStrategy {
         for (position, stat) in stats.enumerated() {
             guard let rollup = catalog.rollup(for: stat) else {
                 guard execution.rollupsChosenByAuto else {
-                    throw TallyError(.state, "no intact rollup serves stat \(stat.name): run `tally rollups enable`, "
-                                     + "or see `tally rollups status`")
+                    throw TallyError(
+                        .state,
+                        "no intact rollup serves stat \(stat.name): run `tally rollups enable`, "
+                            + "or see `tally rollups status`")
                 }
                 fallback.append(position)
                 continue
@@ -90,8 +92,10 @@ enum RollupStrategy {
         var select = stat.groupBy.map { keyOf[$0]! } + ["CAST(n AS INTEGER)"]
         for column in needed {
             let j = sumIndex[column]!
-            select += ["CAST(c\(j) AS INTEGER)", "CAST(l\(j) AS INTEGER)", "CAST(h\(j) AS INTEGER)", "CAST(r\(j) AS REAL)",
-                       "CAST(e\(j) AS REAL)", "CAST(f\(j) AS INTEGER)", "CAST(t\(j) AS INTEGER)"]
+            select += [
+                "CAST(c\(j) AS INTEGER)", "CAST(l\(j) AS INTEGER)", "CAST(h\(j) AS INTEGER)", "CAST(r\(j) AS REAL)",
+                "CAST(e\(j) AS REAL)", "CAST(f\(j) AS INTEGER)", "CAST(t\(j) AS INTEGER)",
+            ]
         }
         // Per group, and per 15-minute bucket when the stat has periods.
         var partial: [Int64] = []
@@ -190,7 +194,8 @@ enum RollupStrategy {
                 }
             } else if segments.count <= 32 {
                 // Without an index each range would be a scan: one scan for all.
-                for row in try baseRows(stat, column: column, ranges: segments.map { ($0.low, $0.high) }, sums: needed, in: db, execution: execution) {
+                for row in try baseRows(stat, column: column, ranges: segments.map { ($0.low, $0.high) }, sums: needed, in: db, execution: execution)
+                {
                     add(StatResult.Key(row.values, bucket: segments[row.range].bucket), row.cell)
                 }
             } else {
@@ -237,14 +242,17 @@ enum RollupStrategy {
         execution.ran(2)
         let select = "SELECT CAST(b AS INTEGER) FROM \(r.tableName) WHERE n > 0 AND typeof(b) = 'integer' ORDER BY b"
         guard let low = try Int64.fetchOne(db, sql: select + " LIMIT 1"),
-              let high = try Int64.fetchOne(db, sql: select + " DESC LIMIT 1") else { return nil }
+            let high = try Int64.fetchOne(db, sql: select + " DESC LIMIT 1")
+        else { return nil }
         return (low, high)
     }
 
     /// The read of base rows in `ranges` of the stat's bucket column (cut
     /// 15-minute buckets), with the column itself first.
-    static func baseRowsStatement(_ stat: Stat, column: String, ranges: [(Int64, Int64)],
-                                  sums: [String]) -> (sql: String, arguments: [DatabaseValue]) {
+    static func baseRowsStatement(
+        _ stat: Stat, column: String, ranges: [(Int64, Int64)],
+        sums: [String]
+    ) -> (sql: String, arguments: [DatabaseValue]) {
         var (conditions, arguments) = StatSQL.conditions(stat.filters)
         conditions.append("(" + ranges.map { _ in "\(column) >= ? AND \(column) < ?" }.joined(separator: " OR ") + ")")
         for (low, high) in ranges { arguments += [low.databaseValue, high.databaseValue] }
@@ -255,8 +263,10 @@ enum RollupStrategy {
     /// The base rows in `ranges` (sorted, disjoint) of the stat's bucket
     /// column, grouped by the range holding their time and the stat's group
     /// values, accumulated as the triggers would.
-    static func baseRows(_ stat: Stat, column: String, ranges: [(Int64, Int64)], sums: [String], in db: Database,
-                         execution: Execution) throws -> [(range: Int, values: [StatValue], cell: RollupCell)] {
+    static func baseRows(
+        _ stat: Stat, column: String, ranges: [(Int64, Int64)], sums: [String], in db: Database,
+        execution: Execution
+    ) throws -> [(range: Int, values: [StatValue], cell: RollupCell)] {
         let (sql, arguments) = baseRowsStatement(stat, column: column, ranges: ranges, sums: sums)
         try execution.checkCancellation()
         execution.ran()

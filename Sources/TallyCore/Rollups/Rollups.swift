@@ -1,5 +1,5 @@
 import Foundation
-public import GRDB
+import GRDB
 
 /// Enabling, checking and removing rollups (`tally rollups
 /// enable|disable|status|verify`).
@@ -68,8 +68,9 @@ extension Rollups {
         // cache or ETag stamped before can never match what follows, even
         // when counters reach the same numbers again.
         try db.execute(sql: "CREATE TABLE \(RollupSQL.countersTable) (tableName TEXT PRIMARY KEY, changes INTEGER) WITHOUT ROWID")
-        try db.execute(sql: "INSERT INTO \(RollupSQL.countersTable) (tableName, changes) VALUES ('', ?)",
-                       arguments: [Int64.random(in: 1...Int64.max)])
+        try db.execute(
+            sql: "INSERT INTO \(RollupSQL.countersTable) (tableName, changes) VALUES ('', ?)",
+            arguments: [Int64.random(in: 1...Int64.max)])
         for table in TallySchema.tables {
             try db.execute(sql: "INSERT INTO \(RollupSQL.countersTable) (tableName, changes) VALUES (?, 0)", arguments: [table.name])
         }
@@ -78,8 +79,9 @@ extension Rollups {
         encoder.outputFormatting = .sortedKeys
         for r in definitions {
             for statement in RollupSQL.create(r) { try db.execute(sql: statement) }
-            try db.execute(sql: "INSERT INTO \(RollupSQL.catalogTable) (name, tableName, definition, version) VALUES (?, ?, ?, ?)",
-                           arguments: [r.name, r.table, String(decoding: try encoder.encode(r), as: UTF8.self), Rollups.version])
+            try db.execute(
+                sql: "INSERT INTO \(RollupSQL.catalogTable) (name, tableName, definition, version) VALUES (?, ?, ?, ?)",
+                arguments: [r.name, r.table, String(decoding: try encoder.encode(r), as: UTF8.self), Rollups.version])
         }
         for table in TallySchema.tables.map(\.name) {
             let rollups = definitions.filter { $0.table == table }
@@ -118,10 +120,12 @@ extension Rollups {
     static func remove(in db: Database) throws {
         let triggers = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'tally\\_%' ESCAPE '\\'")
         for name in triggers { try db.execute(sql: "DROP TRIGGER IF EXISTS \(name)") }
-        let tables = try String.fetchAll(db, sql: """
-            SELECT name FROM sqlite_master WHERE type = 'table' AND (name LIKE 'tally\\_rollup\\_%' ESCAPE '\\'
-              OR name LIKE 'tally\\_replaced\\_%' ESCAPE '\\' OR name IN (?, ?))
-            """, arguments: [RollupSQL.countersTable, RollupSQL.catalogTable])
+        let tables = try String.fetchAll(
+            db,
+            sql: """
+                SELECT name FROM sqlite_master WHERE type = 'table' AND (name LIKE 'tally\\_rollup\\_%' ESCAPE '\\'
+                  OR name LIKE 'tally\\_replaced\\_%' ESCAPE '\\' OR name IN (?, ?))
+                """, arguments: [RollupSQL.countersTable, RollupSQL.catalogTable])
         for name in tables { try db.execute(sql: "DROP TABLE IF EXISTS \(name)") }
     }
 
@@ -135,8 +139,9 @@ extension Rollups {
         let rollups = try catalog.entries.map { entry in
             let r = entry.definition
             let rows = try db.tableExists(r.tableName) ? (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(r.tableName)") ?? 0) : 0
-            return Status(name: r.name, table: r.table, groupBy: r.groupBy, bucket: r.bucketColumn, sums: r.sums,
-                          filters: r.filters.map { "\($0.column) = \($0.literal)" }, rows: rows, state: entry.problem ?? "intact")
+            return Status(
+                name: r.name, table: r.table, groupBy: r.groupBy, bucket: r.bucketColumn, sums: r.sums,
+                filters: r.filters.map { "\($0.column) = \($0.literal)" }, rows: rows, state: entry.problem ?? "intact")
         }
         return Report(enabled: try db.tableExists(RollupSQL.catalogTable), counters: catalog.hasCounters, rollups: rollups)
     }

@@ -67,15 +67,17 @@ public enum IndexManager {
                 entries.append(.init(name: index.name, table: index.table, columns: index.columns, state: "missing", note: nil))
                 continue
             }
-            let columns = try String.fetchAll(db, sql: "SELECT coalesce(name, '<expression>') FROM pragma_index_info(?) ORDER BY seqno",
-                                              arguments: [index.name])
+            let columns = try String.fetchAll(
+                db, sql: "SELECT coalesce(name, '<expression>') FROM pragma_index_info(?) ORDER BY seqno",
+                arguments: [index.name])
             if found.table == index.table, columns == index.columns, !found.partial, !found.unique {
                 entries.append(.init(name: index.name, table: index.table, columns: index.columns, state: "present", note: nil))
             } else {
                 var definition = "\(found.table)(\(columns.joined(separator: ", ")))"
                 if found.unique { definition = "UNIQUE " + definition }
                 if found.partial { definition += " WHERE …" }
-                let note = "\(index.name) exists on \(definition), not on \(index.table)(\(index.columns.joined(separator: ", "))); "
+                let note =
+                    "\(index.name) exists on \(definition), not on \(index.table)(\(index.columns.joined(separator: ", "))); "
                     + "Tally leaves it alone: rename or drop it (DROP INDEX \(index.name)), then run `tally indexes apply`"
                 entries.append(.init(name: index.name, table: index.table, columns: index.columns, state: "different", note: note))
             }

@@ -15,9 +15,11 @@ public enum TallySchema {
     public static let users = Table(name: "users", columns: ["id", "email", "name", "role", "isActive", "createdAt"])
     public static let drivers = Table(name: "drivers", columns: ["id", "userId", "isAvailable", "rating", "createdAt"])
     public static let vehicles = Table(name: "vehicles", columns: ["id", "driverId", "type", "plate", "isAvailable", "createdAt"])
-    public static let bookings = Table(name: "bookings", columns: [
-        "id", "userId", "driverId", "vehicleId", "serviceType", "status", "price", "scheduledDate", "createdAt",
-    ])
+    public static let bookings = Table(
+        name: "bookings",
+        columns: [
+            "id", "userId", "driverId", "vehicleId", "serviceType", "status", "price", "scheduledDate", "createdAt",
+        ])
     public static let payments = Table(name: "payments", columns: ["id", "bookingId", "amount", "status", "createdAt"])
     public static let organizations = Table(name: "organizations", columns: ["id", "name", "createdAt"])
     public static let modules = Table(name: "modules", columns: ["id", "organizationId", "key", "isActive", "createdAt"])

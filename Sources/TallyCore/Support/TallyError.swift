@@ -98,8 +98,10 @@ extension TallyError {
     /// SQL's "integer overflow", naming what overflowed: every strategy
     /// raises this one for a sum SQLite itself refuses.
     static func integerOverflow(table: String, column: String, stat: String) -> TallyError {
-        TallyError(.database, "integer overflow in sum(\(table).\(column)) (stat \(stat)): "
-                   + "the stored values add up past 64-bit integers, as SQLite's SUM reports")
+        TallyError(
+            .database,
+            "integer overflow in sum(\(table).\(column)) (stat \(stat)): "
+                + "the stored values add up past 64-bit integers, as SQLite's SUM reports")
     }
 }
 

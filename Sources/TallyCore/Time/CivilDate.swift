@@ -7,7 +7,7 @@
 struct CivilDate: Hashable, Comparable, Sendable {
     var year: Int
     var month: Int  // 1...12
-    var day: Int    // 1...31
+    var day: Int  // 1...31
 
     /// Days since 1970-01-01.
     var daysSinceEpoch: Int {

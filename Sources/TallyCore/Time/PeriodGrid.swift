@@ -69,13 +69,14 @@ public struct PeriodGrid: Sendable, Hashable {
         let hour: Int64 = 3_600_000
         // The longest a period can be: a day of 26 hours (Lord Howe's half
         // hour is less), a month of 31 days, and so on.
-        let longest: Int64 = switch period {
-        case .day: 26 * hour
-        case .week: 7 * 24 * hour + 2 * hour
-        case .month: 31 * 24 * hour + 2 * hour
-        case .quarter: 92 * 24 * hour + 2 * hour
-        case .year: 366 * 24 * hour + 2 * hour
-        }
+        let longest: Int64 =
+            switch period {
+            case .day: 26 * hour
+            case .week: 7 * 24 * hour + 2 * hour
+            case .month: 31 * 24 * hour + 2 * hour
+            case .quarter: 92 * 24 * hour + 2 * hour
+            case .year: 366 * 24 * hour + 2 * hour
+            }
         return (to - from) / longest
     }
 

@@ -9,7 +9,9 @@ public enum TimestampParser {
     public static func parse(_ text: String, zone: Zone, option: String = "date") throws -> Int64 {
         let bytes = Array(text.utf8)
         func fail() -> TallyError {
-            return TallyError.invalid("invalid \(option) '\(text.quotedForMessage())'; expected YYYY-MM-DD or an ISO 8601 timestamp with offset such as 2024-03-10T02:30:00+01:00")
+            return TallyError.invalid(
+                "invalid \(option) '\(text.quotedForMessage())'; expected YYYY-MM-DD or an ISO 8601 timestamp with offset such as 2024-03-10T02:30:00+01:00"
+            )
         }
         var i = 0
         func digits(_ n: Int) throws -> Int {

@@ -24,8 +24,9 @@ public struct Zone: Sendable, Hashable {
     /// - throws: `TallyError.invalidInput` for a name the tz database does not know.
     public init(_ identifier: String) throws {
         guard ZoneNames.isKnown(identifier), let zone = TimeZone(identifier: identifier) else {
-            throw TallyError.invalid("unknown time zone '\(identifier.quotedForMessage())'; expected a tz database name "
-                                     + "such as UTC, Europe/Paris or Asia/Kolkata")
+            throw TallyError.invalid(
+                "unknown time zone '\(identifier.quotedForMessage())'; expected a tz database name "
+                    + "such as UTC, Europe/Paris or Asia/Kolkata")
         }
         self.identifier = identifier
         timeZone = zone

@@ -42,8 +42,10 @@ enum ZoneNames {
     static func fromCompiledFiles(_ root: String) -> Set<String> {
         guard let paths = FileManager.default.subpaths(atPath: root) else { return [] }
         var names: Set<String> = []
-        for path in paths where !path.hasPrefix("posix/") && !path.hasPrefix("right/")
-            && path != "localtime" && path != "posixrules" {
+        for path in paths
+        where !path.hasPrefix("posix/") && !path.hasPrefix("right/")
+            && path != "localtime" && path != "posixrules"
+        {
             guard let handle = FileHandle(forReadingAtPath: root + "/" + path) else { continue }
             defer { try? handle.close() }
             if (try? handle.read(upToCount: 4)) == Data("TZif".utf8) { names.insert(path) }

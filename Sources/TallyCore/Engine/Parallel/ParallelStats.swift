@@ -44,16 +44,18 @@ package enum ParallelStats {
         default:
             units = stats.enumerated().map { position, stat in
                 Unit(table: stat.table) { db in
-                    let results = strategy == .naive
+                    let results =
+                        strategy == .naive
                         ? try NaiveStrategy.run([stat], in: db, execution: execution)
                         : try GroupedStrategy.run([stat], in: db, execution: execution)
                     return Partial(results: [(position, results[0])])
                 }
             }
         }
-        units.append(Unit(table: ChangeCounters.table) { db in
-            Partial(stamp: try ChangeCounters.read(db, tables: tables).map(StatsCache.Stamp.init))
-        })
+        units.append(
+            Unit(table: ChangeCounters.table) { db in
+                Partial(stamp: try ChangeCounters.read(db, tables: tables).map(StatsCache.Stamp.init))
+            })
         return units
     }
 
@@ -62,8 +64,10 @@ package enum ParallelStats {
     /// - returns: one result per stat, in order, and the snapshot's change
     ///   counters; nil when the work does not split (one unit, `width` < 2)
     ///   or no shared snapshot could be had.
-    static func run(_ stats: [Stat], strategy: Strategy, pool: DatabasePool, width: Int, tables: Set<String>,
-                    execution: Execution) throws -> ([StatResult], StatsCache.Stamp?)? {
+    static func run(
+        _ stats: [Stat], strategy: Strategy, pool: DatabasePool, width: Int, tables: Set<String>,
+        execution: Execution
+    ) throws -> ([StatResult], StatsCache.Stamp?)? {
         let units = units(stats, strategy: strategy, tables: tables, execution: execution)
         guard units.count > 2, let outputs = try fanOut(units, pool: pool, width: width, execution: execution) else { return nil }
         var results = [StatResult?](repeating: nil, count: stats.count)
@@ -80,8 +84,10 @@ package enum ParallelStats {
     ///
     /// - returns: every unit's output (in lane order), or nil when the work
     ///   does not split or no shared snapshot could be had.
-    package static func fanOut<Output>(_ units: [Unit<Output>], pool: DatabasePool, width maximumWidth: Int,
-                                       execution: Execution) throws -> [Output]? {
+    package static func fanOut<Output>(
+        _ units: [Unit<Output>], pool: DatabasePool, width maximumWidth: Int,
+        execution: Execution
+    ) throws -> [Output]? {
         let width = min(maximumWidth, units.count, pool.configuration.maximumReaderCount)
         guard width >= 2 else { return nil }
         let lanes = try assign(units, width: width, pool: pool)

@@ -34,8 +34,10 @@ package enum SnapshotFanOut {
     ///
     /// - parameter betweenBarriers: tests only: runs on lane 0 after the first
     ///   barrier, before its transaction begins (where a commit must be caught).
-    package static func run<T: Sendable>(_ pool: DatabasePool, lanes: [Lane<T>],
-                                 betweenBarriers: (@Sendable () -> Void)? = nil) throws -> [T]? {
+    package static func run<T: Sendable>(
+        _ pool: DatabasePool, lanes: [Lane<T>],
+        betweenBarriers: (@Sendable () -> Void)? = nil
+    ) throws -> [T]? {
         precondition(!lanes.isEmpty, "a fan-out needs at least one lane")
         let width = lanes.count
         let state = FanOutState<T>(width: width)
