@@ -188,3 +188,39 @@ final class ServeProcess {
 enum Strategy {
     static let allNames = ["auto", "single-pass", "grouped", "naive"]
 }
+
+@Suite("serve and its file", .serialized)
+struct ServeFileTests {
+    @Test("a database file replaced under serve (mv) stops it with one clear error and exit 1, after answering from the old file")
+    func fileReplaced() async throws {
+        let dir = try CLITests.Directory()
+        let db = dir.file("srv.sqlite"), other = dir.file("new.sqlite")
+        #expect(try CLITests.run(["generate", "--db", db, "--bookings", "300"]).status == 0)
+        #expect(try CLITests.run(["generate", "--db", other, "--bookings", "500"]).status == 0)
+        let process = ChildProcess()
+        process.executableURL = CLITests.binary
+        process.arguments = ["serve", "--db", db, "--port", "0"]
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+        var line = Data()
+        while !line.contains(UInt8(ascii: "\n")) {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            line.append(chunk)
+        }
+        let url = try #require(String(decoding: line, as: UTF8.self).split(separator: " ").first { $0.hasPrefix("http://") })
+        let (data, _) = try await URLSession.shared.data(from: URL(string: url + "/api/dashboard")!)
+        let body = try JSONSerialization.jsonObject(with: data) as! [String: Any]
+        #expect(((body["bookings"] as! [String: Any])["total"] as! NSNumber).intValue == 300)
+
+        #expect(rename(other, db) == 0)
+        process.waitUntilExit()  // the watch looks once a second
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(process.terminationStatus == 1)
+        #expect(stderr.contains("was replaced by another file while serving it"), "\(stderr)")
+        #expect(stderr.split(separator: "\n").filter { $0.hasPrefix("error:") }.count == 1, "\(stderr)")
+    }
+}

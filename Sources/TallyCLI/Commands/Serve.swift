@@ -109,6 +109,11 @@ struct Serve: AsyncParsableCommand {
             // The sweeper ending (at shutdown) must not end the server.
             services.append(.init(service: CacheSweeper(cache: cache), successTerminationBehavior: .ignore))
         }
+        // A file swapped in under the server stops it (see FileReplacementWatch).
+        services.append(
+            .init(
+                service: try FileReplacementWatch(path: path, logger: logger), successTerminationBehavior: .ignore,
+                failureTerminationBehavior: .gracefullyShutdownGroup))
         var configuration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         configuration.maximumGracefulShutdownDuration = .milliseconds(Int64(grace * 1000) + 1000)
         let group = ServiceGroup(configuration: configuration)
@@ -116,6 +121,8 @@ struct Serve: AsyncParsableCommand {
             try await group.run()
         } catch is CancellationError {
             // Shut down.
+        } catch let error as TallyError {
+            throw error
         } catch {
             throw TallyError(.file, "cannot serve on \(Self.url(host: host, port: port)): \(Self.explain(error))")
         }
