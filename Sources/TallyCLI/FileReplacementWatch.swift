@@ -49,15 +49,17 @@ struct FileReplacementWatch: Service {
     }
 
     func run() async throws {
-        let replaced: Bool = await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                do { try await Task.sleep(for: interval) } catch { return false }
-                if Self.identity(of: path) != initial { return true }
-            }
-            return false
-        } ?? false
+        let replaced: Bool =
+            await cancelWhenGracefulShutdown {
+                while !Task.isCancelled {
+                    do { try await Task.sleep(for: interval) } catch { return false }
+                    if Self.identity(of: path) != initial { return true }
+                }
+                return false
+            } ?? false
         guard replaced else { return }
-        let message = Self.identity(of: path) == nil
+        let message =
+            Self.identity(of: path) == nil
             ? "\(path) was removed while serving it; stopping (the open file is no longer the one at that path)"
             : "\(path) was replaced by another file while serving it; stopping so that a restart serves the new file"
         logger.error("\(message)")
