@@ -14,6 +14,9 @@ public struct ResponseMeta: Codable, Sendable, Equatable {
     /// seeds' cost metric, since their hosted database billed per query.
     /// Schema lookups and transaction control are not counted.
     public var statements: Int = 0
+    /// How the shared cache level served a computed answer (`hit`, `stored`,
+    /// `waited`, `unavailable`); absent without one, and on an in-process hit.
+    public var sharedCache: String?
 
     public init(
         strategy: String? = nil, cache: String = "miss", computedAt: String? = nil, durationMs: Double = 0,

@@ -232,7 +232,18 @@ extension TallyEngine {
         let started = ContinuousClock.now
         var answered: Answered<T>
         if useCache, let cache, let lifetime {
-            let (value, status, stamp) = try await cache.stamped(for: key, tables: tables, lifetime: lifetime, load: compute) { value in
+            var load = compute
+            if let shared = cache.sharedLevel {
+                // In-process cache → shared level → compute.
+                load = {
+                    let (value, stamp, outcome) = try await shared.load(
+                        key: key, currentStamp: try cache.currentStamp(tables: tables), compute: compute)
+                    var answer = value
+                    answer.meta.sharedCache = outcome.rawValue
+                    return (answer, stamp)
+                }
+            }
+            let (value, status, stamp) = try await cache.stamped(for: key, tables: tables, lifetime: lifetime, load: load) { value in
                 (try? JSONEncoder().encode(value).count) ?? 4096
             }
             answered = Answered(value: value, status: status, stamp: stamp)
@@ -242,13 +253,21 @@ extension TallyEngine {
         }
         answered.value.meta.cache = answered.status.rawValue
         answered.value.meta.durationMs = (ContinuousClock.now - started).milliseconds
-        if answered.status == .hit || answered.status == .stale { answered.value.meta.statements = 0 }
+        if answered.status == .hit || answered.status == .stale {
+            answered.value.meta.statements = 0
+            answered.value.meta.sharedCache = nil
+        }
+        if answered.value.meta.sharedCache == SharedCacheLevel.Outcome.hit.rawValue
+            || answered.value.meta.sharedCache == SharedCacheLevel.Outcome.waited.rawValue
+        {
+            answered.value.meta.statements = 0
+        }
         return answered
     }
 }
 
 /// An answer with a `meta`.
-package protocol Answer: Sendable, Encodable {
+package protocol Answer: Sendable, Codable {
     var meta: ResponseMeta { get set }
 }
 

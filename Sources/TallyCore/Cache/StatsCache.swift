@@ -75,6 +75,8 @@ public final class StatsCache: Sendable {
     }
 
     public let policy: CachePolicy
+    /// The level shared with other processes behind this one, if any.
+    public let sharedLevel: SharedCacheLevel?
     let clock: any CacheClock
     let monitor: ChangeMonitor?
     let logger: Logger
@@ -92,11 +94,14 @@ public final class StatsCache: Sendable {
     ///   - logger: where load failures and stale serving are logged.
     ///   - metricsFactory: where its counters go; the global
     ///     `MetricsSystem` unless a test passes its own.
+    ///   - sharedLevel: a cache shared with other processes, asked before
+    ///     computing (see `SharedCacheLevel`).
     public convenience init(
         database: TallyDatabase, policy: CachePolicy = CachePolicy(),
-        logger: Logger = Logger(label: "tally.cache"), metricsFactory: (any MetricsFactory)? = nil
+        logger: Logger = Logger(label: "tally.cache"), metricsFactory: (any MetricsFactory)? = nil,
+        sharedLevel: SharedCacheLevel? = nil
     ) {
-        self.init(policy: policy, monitor: database.monitor, logger: logger, metricsFactory: metricsFactory)
+        self.init(policy: policy, monitor: database.monitor, logger: logger, metricsFactory: metricsFactory, sharedLevel: sharedLevel)
     }
 
     /// A cache that expires entries by time only (`CachePolicy.Validation.ttlOnly`),
@@ -109,8 +114,10 @@ public final class StatsCache: Sendable {
 
     init(
         policy: CachePolicy = CachePolicy(), clock: any CacheClock = SystemCacheClock(), monitor: ChangeMonitor?,
-        logger: Logger = Logger(label: "tally.cache"), metricsFactory: (any MetricsFactory)? = nil
+        logger: Logger = Logger(label: "tally.cache"), metricsFactory: (any MetricsFactory)? = nil,
+        sharedLevel: SharedCacheLevel? = nil
     ) {
+        self.sharedLevel = sharedLevel
         var policy = policy
         if monitor == nil { policy.validation = .ttlOnly }
         self.policy = policy
