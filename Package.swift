@@ -26,6 +26,7 @@ let package = Package(
         .library(name: "TallyCore", targets: ["TallyCore"]),
         .library(name: "TallyReport", targets: ["TallyReport"]),
         .library(name: "TallyHTTP", targets: ["TallyHTTP"]),
+        .library(name: "TallyRedis", targets: ["TallyRedis"]),
         .executable(name: "tally", targets: ["TallyCLI"]),
     ],
     dependencies: [
@@ -64,6 +65,19 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        // A Redis client (RESP2 over SwiftNIO) for a shared cache level:
+        // independent of TallyCore, so the engine never imports NIO.
+        .target(
+            name: "TallyRedis",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Sources/TallyRedis",
             swiftSettings: swiftSettings
         ),
         // What `tally bench` and `Benchmarks/` time: not part of any product.
@@ -138,6 +152,20 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TallyRedisTests",
+            dependencies: [
+                "TallyRedis",
+                "TallyTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Tests/TallyRedisTests",
             swiftSettings: swiftSettings
         ),
         .testTarget(
