@@ -67,11 +67,13 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // A Redis client (RESP2 over SwiftNIO) for a shared cache level:
-        // independent of TallyCore, so the engine never imports NIO.
+        // A Redis client (RESP2 over SwiftNIO) and the shared cache level's
+        // store on it. It depends on TallyCore, never the other way round:
+        // an embedder that shares no cache links no networking code.
         .target(
             name: "TallyRedis",
             dependencies: [
+                "TallyCore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -93,6 +95,7 @@ let package = Package(
             name: "TallyCLI",
             dependencies: [
                 "TallyCore",
+                "TallyRedis",
                 "TallyReport",
                 "TallyHTTP",
                 "TallyWorkloads",
@@ -158,6 +161,8 @@ let package = Package(
             name: "TallyRedisTests",
             dependencies: [
                 "TallyRedis",
+                "TallyCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 "TallyTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

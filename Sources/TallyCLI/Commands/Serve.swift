@@ -8,6 +8,7 @@ import Prometheus
 import ServiceLifecycle
 import TallyCore
 import TallyHTTP
+import TallyRedis
 import UnixSignals
 
 struct Serve: AsyncParsableCommand {
@@ -22,6 +23,13 @@ struct Serve: AsyncParsableCommand {
               tally serve --db shop.sqlite
               tally serve --db shop.sqlite --host 0.0.0.0 --port 8080 --readers 8
               curl -s localhost:8080/api/revenue?period=month\\&tz=Europe/Paris
+              tally serve --db shop.sqlite --cache-url redis://127.0.0.1:6379/0
+
+            With --cache-url, instances on the same file share answers through Redis: an answer is computed \
+            once per change of the tables it reads, whichever instance asks first, and never served after a \
+            committed write made it wrong (entries are keyed by the change counters that rollups keep: run \
+            `tally rollups enable` first). Redis down or slow never fails a request: the answer is computed \
+            here.
             """)
 
     @OptionGroup var database: DatabaseOption
@@ -50,12 +58,23 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Log level on stderr: trace, debug, info (default), notice, warning, error or critical.")
     var logLevel: Logger.Level = .info
 
+    @Option(name: .long, help: "Share answers with other instances through Redis: redis://[:password@]host[:port][/db].")
+    var cacheURL: String?
+
+    @Flag(name: .long, help: "With --cache-url on a file without rollups: share answers by time only (up to 5 minutes old).")
+    var sharedCacheTTLOnly = false
+
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535, got \(port)") }
         guard !host.isEmpty, host.utf8.count <= 255, !host.contains(where: { $0.isWhitespace || $0 == "\0" }) else {
             throw ValidationError("--host must be a host name or address")
         }
         guard slowQueryMs > 0 else { throw ValidationError("--slow-query-ms must be a positive number, got \(slowQueryMs)") }
+        if let cacheURL {
+            do { _ = try RedisConfiguration(url: cacheURL) } catch { throw ValidationError("--cache-url: \(error)") }
+        } else if sharedCacheTTLOnly {
+            throw ValidationError("--shared-cache-ttl-only needs --cache-url")
+        }
         guard (1...64).contains(readers) else { throw ValidationError("--readers must be between 1 and 64, got \(readers)") }
         guard poolTimeout > 0, poolTimeout <= 600 else {
             throw ValidationError("--pool-timeout must be more than 0 and at most 600 seconds, got \(poolTimeout)")
@@ -84,8 +103,18 @@ struct Serve: AsyncParsableCommand {
             maximumReaderCount: readers, busyTimeout: .milliseconds(Int64(busyTimeout * 1000)),
             readerTimeout: .milliseconds(Int64(poolTimeout * 1000)))
         let db = try TallyDatabase.openReadOnly(path: database.db, settings: settings)
+        var redis: RedisClient?
+        var cacheChoice = TallyEngine.CacheChoice.shared
+        if let cacheURL {
+            let client = RedisClient(configuration: try RedisConfiguration(url: cacheURL), logger: Logger(label: "tally.redis"))
+            let level = try SharedCacheLevel(
+                store: RedisAnswerStore(client: client), mode: sharedCacheTTLOnly ? .ttlOnly : .exact, database: db,
+                logger: Logger(label: "tally.shared-cache"))
+            cacheChoice = .using(StatsCache(database: db, sharedLevel: level))
+            redis = client
+        }
         let engine = TallyEngine(
-            database: db, logger: Logger(label: "tally.engine"),
+            database: db, cache: cacheChoice, logger: Logger(label: "tally.engine"),
             slowQueryThreshold: .microseconds(Int64(slowQueryMs * 1000)))
         let service = TallyHTTPService(engine: engine, logger: logger, metricsText: { prometheus.text() })
         let router = Router(context: TallyRequestContext.self)
@@ -126,6 +155,7 @@ struct Serve: AsyncParsableCommand {
         } catch {
             throw TallyError(.file, "cannot serve on \(Self.url(host: host, port: port)): \(Self.explain(error))")
         }
+        await redis?.shutdown()
         logger.info("stopped")
     }
 

@@ -239,7 +239,8 @@ extension TallyEngine {
                     let (value, stamp, outcome) = try await shared.load(
                         key: key, currentStamp: try cache.currentStamp(tables: tables), compute: compute)
                     var answer = value
-                    answer.meta.sharedCache = outcome.rawValue
+                    // TTL-only sharing says so in every answer it serves.
+                    answer.meta.sharedCache = shared.mode == .exact ? outcome.rawValue : "ttl-only-\(outcome.rawValue)"
                     return (answer, stamp)
                 }
             }
@@ -257,8 +258,8 @@ extension TallyEngine {
             answered.value.meta.statements = 0
             answered.value.meta.sharedCache = nil
         }
-        if answered.value.meta.sharedCache == SharedCacheLevel.Outcome.hit.rawValue
-            || answered.value.meta.sharedCache == SharedCacheLevel.Outcome.waited.rawValue
+        if let shared = answered.value.meta.sharedCache,
+            shared.hasSuffix(SharedCacheLevel.Outcome.hit.rawValue) || shared.hasSuffix(SharedCacheLevel.Outcome.waited.rawValue)
         {
             answered.value.meta.statements = 0
         }

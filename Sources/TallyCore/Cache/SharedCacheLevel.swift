@@ -142,6 +142,7 @@ public final class SharedCacheLevel: Sendable {
         duration = Metrics.Timer(label: TallyMetrics.sharedDuration, factory: factory)
         available = Gauge(label: TallyMetrics.sharedState, factory: factory)
         available.record(1)
+        Gauge(label: TallyMetrics.sharedExact, factory: factory).record(mode == .exact ? 1 : 0)
     }
 
     /// The stored form of an answer: the format header, then JSON.

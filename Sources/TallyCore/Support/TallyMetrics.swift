@@ -27,6 +27,7 @@ public enum TallyMetrics {
     public static let sharedErrors = "tally_shared_cache_errors_total"
     public static let sharedDuration = "tally_shared_cache_request_duration_seconds"
     public static let sharedState = "tally_shared_cache_available"
+    public static let sharedExact = "tally_shared_cache_exact"
 
     /// One line of help per metric name.
     public static let help: [String: String] = [
@@ -52,5 +53,6 @@ public enum TallyMetrics {
         sharedErrors: "Shared cache operations that failed or timed out.",
         sharedDuration: "Time of shared cache operations.",
         sharedState: "1 while the shared cache is reachable, 0 while its circuit breaker is open.",
+        sharedExact: "1 when shared answers are keyed by the file's change counters (exact), 0 when shared by time only.",
     ]
 }
