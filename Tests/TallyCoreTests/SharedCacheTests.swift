@@ -49,7 +49,7 @@ struct SharedCacheTests {
             let database = try TallyDatabase.openReadOnly(path: path)
             let level = try SharedCacheLevel(
                 store: store, database: database,
-                settings: .init(failuresToOpen: 1, openDuration: .zero), metricsFactory: metrics)
+                settings: .init(operationTimeout: .seconds(120), failuresToOpen: 1, openDuration: .zero), metricsFactory: metrics)
             return TallyEngine(database: database, cache: .using(StatsCache(database: database, sharedLevel: level)))
         }
         _ = try await engine().dashboard()

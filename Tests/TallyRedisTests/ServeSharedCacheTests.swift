@@ -88,7 +88,10 @@ struct ServeSharedCacheTests {
         #expect(badURL.status == 2 && badURL.stderr.contains("redis://"), "\(badURL.stderr)")
 
         #expect(try Self.tally(["rollups", "enable", "--db", db]).status == 0)
-        let a = try Server(["--db", db, "--cache-url", redis.url]), b = try Server(["--db", db, "--cache-url", redis.url])
+        // Long Redis timeouts: every test runs at once on 2 cores here, and
+        // this test checks what is shared, not how fast.
+        let options = ["--db", db, "--cache-url", redis.url, "--cache-timeout", "60"]
+        let a = try Server(options), b = try Server(options)
         defer { a.stop(); b.stop() }
 
         let first = try await a.get("/api/dashboard")

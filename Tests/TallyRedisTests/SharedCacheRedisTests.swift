@@ -13,7 +13,7 @@ import Testing
 struct SharedCacheRedisTests {
     /// Each test its own server, so that killing one disturbs no other test.
     static func scenarios(_ server: RedisServerProcess) throws -> (SharedCacheScenarios, RedisClient) {
-        let client = RedisClient(configuration: try server.configuration(commandTimeout: .seconds(5), poolTimeout: .seconds(30)))
+        let client = RedisClient(configuration: try server.configuration())
         let store = RedisAnswerStore(client: client)
         return (SharedCacheScenarios(prefix: "t\(UInt32.random(in: 0...UInt32.max))") { store }, client)
     }

@@ -64,6 +64,9 @@ struct Serve: AsyncParsableCommand {
     @Flag(name: .long, help: "With --cache-url on a file without rollups: share answers by time only (up to 5 minutes old).")
     var sharedCacheTTLOnly = false
 
+    @Option(name: .long, parsing: .unconditional, help: "Seconds a Redis operation may take before the answer is computed here instead.")
+    var cacheTimeout: Double = 0.1
+
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535, got \(port)") }
         guard !host.isEmpty, host.utf8.count <= 255, !host.contains(where: { $0.isWhitespace || $0 == "\0" }) else {
@@ -74,6 +77,9 @@ struct Serve: AsyncParsableCommand {
             do { _ = try RedisConfiguration(url: cacheURL) } catch { throw ValidationError("--cache-url: \(error)") }
         } else if sharedCacheTTLOnly {
             throw ValidationError("--shared-cache-ttl-only needs --cache-url")
+        }
+        guard cacheTimeout > 0, cacheTimeout <= 600 else {
+            throw ValidationError("--cache-timeout must be more than 0 and at most 600 seconds, got \(cacheTimeout)")
         }
         guard (1...64).contains(readers) else { throw ValidationError("--readers must be between 1 and 64, got \(readers)") }
         guard poolTimeout > 0, poolTimeout <= 600 else {
@@ -109,6 +115,7 @@ struct Serve: AsyncParsableCommand {
             let client = RedisClient(configuration: try RedisConfiguration(url: cacheURL), logger: Logger(label: "tally.redis"))
             let level = try SharedCacheLevel(
                 store: RedisAnswerStore(client: client), mode: sharedCacheTTLOnly ? .ttlOnly : .exact, database: db,
+                settings: SharedCacheLevel.Settings(operationTimeout: .milliseconds(Int64(cacheTimeout * 1000))),
                 logger: Logger(label: "tally.shared-cache"))
             cacheChoice = .using(StatsCache(database: db, sharedLevel: level))
             redis = client

@@ -171,6 +171,13 @@ public final class SharedCacheLevel: Sendable {
             misses.increment()
             let lockKey = storeKey + ":lock"
             if try await timed({ try await self.store.setIfAbsent(lockKey, Array("1".utf8), ttl: self.settings.lockTTL) }) {
+                // Another process may have stored it and released its lock
+                // between our lookup and our lock: look once more.
+                if let found: (T, StatsCache.Stamp?) = try await lookup(storeKey) {
+                    _ = try? await timed { try await self.store.delete(lockKey) }
+                    hits.increment()
+                    return (found.0, found.1, .waited)
+                }
                 let computed: (T, StatsCache.Stamp?)
                 do {
                     computed = try await compute()
