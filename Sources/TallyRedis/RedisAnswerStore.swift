@@ -34,6 +34,13 @@ public struct RedisAnswerStore: SharedAnswerStore {
         _ = try await client.del(key)
     }
 
+    /// The client fails an operation by itself within its pool, connect and
+    /// command timeouts: the level then needs no timer of its own.
+    public var operationTimeLimit: Duration? {
+        let c = client.configuration
+        return c.poolTimeout + c.connectTimeout + c.commandTimeout
+    }
+
     /// Redis refuses a `PX` of 0 or less.
     static func milliseconds(_ duration: Duration) -> Int {
         let (seconds, attoseconds) = duration.components

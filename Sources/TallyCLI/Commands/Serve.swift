@@ -112,7 +112,12 @@ struct Serve: AsyncParsableCommand {
         var redis: RedisClient?
         var cacheChoice = TallyEngine.CacheChoice.shared
         if let cacheURL {
-            let client = RedisClient(configuration: try RedisConfiguration(url: cacheURL), logger: Logger(label: "tally.redis"))
+            // The client's own timeouts add up to --cache-timeout, so that the
+            // shared level needs no timer of its own per operation.
+            var redisConfiguration = try RedisConfiguration(url: cacheURL)
+            let third = Duration.microseconds(Int64(cacheTimeout * 1_000_000 / 3))
+            (redisConfiguration.poolTimeout, redisConfiguration.connectTimeout, redisConfiguration.commandTimeout) = (third, third, third)
+            let client = RedisClient(configuration: redisConfiguration, logger: Logger(label: "tally.redis"))
             let level = try SharedCacheLevel(
                 store: RedisAnswerStore(client: client), mode: sharedCacheTTLOnly ? .ttlOnly : .exact, database: db,
                 settings: SharedCacheLevel.Settings(operationTimeout: .milliseconds(Int64(cacheTimeout * 1000))),

@@ -18,4 +18,16 @@ public protocol SharedAnswerStore: Sendable {
 
     /// Removes `key`.
     func delete(_ key: String) async throws
+
+    /// The longest any one operation can take before it fails by itself,
+    /// when the store guarantees one (a client with its own pool, connect
+    /// and command timeouts); nil when it does not. Within the level's
+    /// `operationTimeout`, the level adds no timer of its own: a race
+    /// against a timer costs a task group per operation.
+    var operationTimeLimit: Duration? { get }
+}
+
+extension SharedAnswerStore {
+    /// No guarantee: the level times each operation itself.
+    public var operationTimeLimit: Duration? { nil }
 }

@@ -254,17 +254,11 @@ public final class SharedCacheLevel: Sendable {
         guard isClosed() else { throw SharedStoreFailure(message: "circuit breaker open") }
         let started = ContinuousClock.now
         do {
-            let result = try await withThrowingTaskGroup(of: R?.self) { group in
-                group.addTask { try await operation() }
-                group.addTask {
-                    try await Task.sleep(for: self.settings.operationTimeout)
-                    return nil
-                }
-                defer { group.cancelAll() }
-                guard let first = try await group.next(), let value = first else {
-                    throw SharedStoreFailure(message: "timed out after \(self.settings.operationTimeout)")
-                }
-                return value
+            let result: R
+            if let limit = store.operationTimeLimit, limit <= settings.operationTimeout {
+                result = try await operation()
+            } else {
+                result = try await raced(operation)
             }
             duration.recordNanoseconds((ContinuousClock.now - started).nanoseconds)
             succeeded()
@@ -274,6 +268,22 @@ public final class SharedCacheLevel: Sendable {
         } catch {
             failed()
             throw (error as? SharedStoreFailure) ?? SharedStoreFailure(message: "\(error)")
+        }
+    }
+
+    /// `operation`, failing after `operationTimeout` if it has not ended.
+    private func raced<R: Sendable>(_ operation: @escaping @Sendable () async throws -> R) async throws -> R {
+        try await withThrowingTaskGroup(of: R?.self) { group in
+            group.addTask { try await operation() }
+            group.addTask {
+                try await Task.sleep(for: self.settings.operationTimeout)
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let value = first else {
+                throw SharedStoreFailure(message: "timed out after \(self.settings.operationTimeout)")
+            }
+            return value
         }
     }
 
