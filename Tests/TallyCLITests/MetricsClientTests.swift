@@ -20,12 +20,14 @@ struct MetricsClientTests {
     /// Parses the exposition with `prometheus_client` and prints one JSON
     /// object: every family's name, type and help, and every sample.
     static let parser = """
-        import json, sys
+        import json, math, sys
         from prometheus_client.parser import text_string_to_metric_families
         families = []
         for f in text_string_to_metric_families(open(sys.argv[1]).read()):
             families.append({"name": f.name, "type": f.type, "help": f.documentation,
-                             "samples": [[s.name, s.labels, s.value] for s in f.samples]})
+                             # NaN and infinities are legal in the exposition, not in JSON.
+                             "samples": [[s.name, s.labels, s.value if math.isfinite(s.value) else str(s.value)]
+                                         for s in f.samples]})
         print(json.dumps(families))
         """
 
@@ -45,7 +47,12 @@ struct MetricsClientTests {
             var container = try decoder.unkeyedContainer()
             name = try container.decode(String.self)
             labels = try container.decode([String: String].self)
-            value = try container.decode(Double.self)
+            if let number = try? container.decode(Double.self) {
+                value = number
+            } else {
+                let text = try container.decode(String.self)
+                value = text == "nan" ? .nan : text.hasPrefix("-") ? -.infinity : .infinity
+            }
         }
     }
 
@@ -79,9 +86,27 @@ struct MetricsClientTests {
         promtool.waitUntilExit()
         #expect(promtool.terminationStatus == 0 && lint.isEmpty, "promtool: \(lint)")
 
-        let parsed = try runProcess("python3", ["-c", Self.parser, file])
-        try #require(parsed.status == 0, "prometheus_client: \(parsed.output)")
-        let families = try JSONDecoder().decode([Family].self, from: Data(parsed.output.utf8))
+        // stdout carries the JSON alone; stderr (a warning, say) is only reported.
+        let python = ChildProcess()
+        python.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        python.arguments = ["python3", "-c", Self.parser, file]
+        let pythonOut = Pipe(), pythonErr = Pipe()
+        python.standardOutput = pythonOut
+        python.standardError = pythonErr
+        try python.run()
+        let parsedJSON = pythonOut.fileHandleForReading.readDataToEndOfFile()
+        let pythonStderr = String(decoding: pythonErr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        python.waitUntilExit()
+        try #require(python.terminationStatus == 0, "prometheus_client: \(pythonStderr)")
+        let families: [Family]
+        do {
+            families = try JSONDecoder().decode([Family].self, from: parsedJSON)
+        } catch {
+            Issue.record(
+                "prometheus_client printed no JSON: \(String(decoding: parsedJSON, as: UTF8.self)) / \(pythonStderr) (metrics: \(String(decoding: body, as: UTF8.self)))"
+            )
+            return
+        }
         let byName = Dictionary(families.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         for family in families {
             #expect(!family.help.isEmpty, "\(family.name) has no HELP")
