@@ -16,6 +16,7 @@ it must be 0.
 Needs: a release build (`swift build -c release`), wrk, python3.
 """
 import argparse
+import contextlib
 import http.client
 import json
 import os
@@ -137,6 +138,25 @@ def run(tally, db, rate, seconds, connections, threads, label):
         server.wait()
 
 
+@contextlib.contextmanager
+def working_copy(tally, db, workdir, name):
+    """A copy of `db` (SQLite's backup) with rollups enabled, removed afterwards."""
+    copy = os.path.join(workdir, name)
+
+    def remove():
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(copy + suffix):
+                os.remove(copy + suffix)
+
+    remove()
+    subprocess.run(["sqlite3", db, f".backup '{copy}'"], check=True)
+    try:
+        subprocess.run([tally, "rollups", "enable", "--db", copy], check=True, stdout=subprocess.DEVNULL)
+        yield copy
+    finally:
+        remove()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("db")
@@ -151,13 +171,7 @@ def main():
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed (apt-get install wrk)")
 
-    copy = os.path.join(args.workdir, "tally-live-bench.sqlite")
-    for suffix in ("", "-wal", "-shm"):
-        if os.path.exists(copy + suffix):
-            os.remove(copy + suffix)
-    subprocess.run(["sqlite3", args.db, f".backup '{copy}'"], check=True)
-    try:
-        subprocess.run([args.tally, "rollups", "enable", "--db", copy], check=True, stdout=subprocess.DEVNULL)
+    with working_copy(args.tally, args.db, args.workdir, "tally-live-bench.sqlite") as copy:
         print(f"`{' '.join(sys.argv)}`: wrk -t{args.threads} -c{args.connections} -d{args.seconds}s on /api/dashboard\n")
         print("| rollups | commits/s | commits | meta.strategy | req/s | p50 ms | p90 ms | p99 ms | non-2xx or timed out | answers missing a finished commit |")
         print("|---|---:|---:|---|---:|---:|---:|---:|---:|---:|")
@@ -167,10 +181,6 @@ def main():
             subprocess.run([args.tally, "rollups", "disable", "--db", copy], check=True, stdout=subprocess.DEVNULL)
             for rate in args.rates:
                 run(args.tally, copy, rate, args.seconds, args.connections, args.threads, "off")
-    finally:
-        for suffix in ("", "-wal", "-shm"):
-            if os.path.exists(copy + suffix):
-                os.remove(copy + suffix)
 
 
 if __name__ == "__main__":

@@ -171,21 +171,10 @@ def main():
     for tool in ("wrk", "redis-server", "sqlite3"):
         if not shutil.which(tool):
             sys.exit(f"{tool} is not installed")
-    copy = os.path.join(args.workdir, "tally-shared-bench.sqlite")
-    for suffix in ("", "-wal", "-shm"):
-        if os.path.exists(copy + suffix):
-            os.remove(copy + suffix)
-    subprocess.run(["sqlite3", args.db, f".backup '{copy}'"], check=True)
-    try:
-        subprocess.run([args.tally, "rollups", "enable", "--db", copy], check=True, stdout=subprocess.DEVNULL)
+    with live.working_copy(args.tally, args.db, args.workdir, "tally-shared-bench.sqlite") as copy:
         print(f"`{' '.join(sys.argv)}`: {args.instances} instances, wrk -t1 -c{args.connections} -d{args.seconds}s on each")
         print(json.dumps({"run": "redis up", **run(args, copy)}))
         print(json.dumps({"run": f"redis killed after {args.seconds // 2} s", **run(args, copy, kill_redis_after=args.seconds // 2)}))
-    finally:
-        for suffix in ("", "-wal", "-shm"):
-            if os.path.exists(copy + suffix):
-                os.remove(copy + suffix)
-
 
 if __name__ == "__main__":
     main()

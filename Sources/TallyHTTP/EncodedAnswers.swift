@@ -55,48 +55,29 @@ final class EncodedAnswers: Sendable {
     /// skipped: a status named "meta" cannot be mistaken for it).
     static func topLevelValue(named name: String, in json: [UInt8]) -> Range<Int>? {
         let target = Array("\"\(name)\"".utf8)
-        var depth = 0, i = 0
-        var inString = false, escaped = false
-        var stringStart = 0
-        var pendingKey = false
-        while i < json.count {
-            let byte = json[i]
-            if inString {
-                if escaped {
-                    escaped = false
-                } else if byte == UInt8(ascii: "\\") {
-                    escaped = true
-                } else if byte == UInt8(ascii: "\"") {
-                    inString = false
-                    // A top-level key is a string at depth 1 followed by ':'.
-                    if depth == 1, Array(json[stringStart...i]) == target {
-                        var j = i + 1
-                        while j < json.count, json[j] == UInt8(ascii: " ") { j += 1 }
-                        if j < json.count, json[j] == UInt8(ascii: ":") { pendingKey = true; i = j }
-                    }
-                }
-                i += 1
-                continue
-            }
-            switch byte {
-            case UInt8(ascii: "\""):
-                inString = true
-                stringStart = i
-            case UInt8(ascii: "{"), UInt8(ascii: "["):
-                depth += 1
-            case UInt8(ascii: "}"), UInt8(ascii: "]"):
-                depth -= 1
-            default:
-                break
-            }
-            if pendingKey, byte != UInt8(ascii: ":"), byte != UInt8(ascii: " ") {
-                // The value starts here; find where it ends at depth 1.
-                pendingKey = false
-                return Self.valueEnd(in: json, from: i).map { i..<$0 }
-            }
+        var i = skipSpaces(json, from: 0)
+        guard i < json.count, json[i] == UInt8(ascii: "{") else { return nil }
+        i += 1
+        // Member by member: the key (a string), ':', the value, ','.
+        while true {
+            i = skipSpaces(json, from: i)
+            guard i < json.count, json[i] == UInt8(ascii: "\""), let keyEnd = valueEnd(in: json, from: i) else { return nil }
+            let key = json[i..<keyEnd]
+            i = skipSpaces(json, from: keyEnd)
+            guard i < json.count, json[i] == UInt8(ascii: ":") else { return nil }
+            let start = skipSpaces(json, from: i + 1)
+            guard let end = valueEnd(in: json, from: start) else { return nil }
+            if key.elementsEqual(target) { return start..<end }
+            i = skipSpaces(json, from: end)
+            guard i < json.count, json[i] == UInt8(ascii: ",") else { return nil }
             i += 1
         }
-        return nil
+    }
+
+    private static func skipSpaces(_ json: [UInt8], from start: Int) -> Int {
+        var i = start
+        while i < json.count, json[i] == UInt8(ascii: " ") || json[i] == UInt8(ascii: "\n") { i += 1 }
+        return i
     }
 
     /// The index just past the JSON value starting at `start`.

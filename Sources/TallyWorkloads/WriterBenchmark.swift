@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import TallyCore
 
 /// What rollups cost the application that writes: the same writes timed
 /// with Tally's triggers and without them, on the same file, in the same
@@ -87,7 +88,7 @@ public enum WriterBenchmark {
         let (maxBooking, maxPayment) = try queue.read { db in
             (try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM bookings") ?? 0, try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM payments") ?? 0)
         }
-        let kinds: [(name: String, table: String, event: String, sql: String, arguments: @Sendable (inout SplitRandom) -> StatementArguments)] = [
+        let kinds: [(name: String, table: String, event: String, sql: String, arguments: @Sendable (inout SplitMix64) -> StatementArguments)] = [
             (
                 "insert booking", "bookings", "INSERT",
                 "INSERT INTO bookings (userId, serviceType, status, price, scheduledDate, createdAt) VALUES (1, ?, ?, ?, ?, ?)",
@@ -131,7 +132,7 @@ public enum WriterBenchmark {
             let variants = Variant.allCases
             for v in variants.indices.map({ variants[($0 + run + variants.count) % variants.count] }) {
                 for (k, kind) in kinds.enumerated() {
-                    var rng = SplitRandom(seed: UInt64(bitPattern: Int64(run * 31 + k)))
+                    var rng = SplitMix64(seed: UInt64(bitPattern: Int64(run * 31 + k)))
                     let micros = try queue.inTransactionTimed { db in
                         if v != .withRollups { try dropTriggers(db) }
                         if v == .anyTrigger {
@@ -157,7 +158,7 @@ public enum WriterBenchmark {
                 // Autocommit: each insert its own transaction (plain and rollups only).
                 guard autocommitRows > 0, v != .anyTrigger else { continue }
                 if v == .plain { try queue.inDatabase { try dropTriggers($0) } }
-                var rng = SplitRandom(seed: UInt64(bitPattern: Int64(run)))
+                var rng = SplitMix64(seed: UInt64(bitPattern: Int64(run)))
                 let micros = try queue.writeWithoutTransaction { db in
                     let statement = try db.makeStatement(sql: kinds[1].sql)
                     return try timed { for _ in 0..<autocommitRows { try statement.execute(arguments: kinds[1].arguments(&rng)) } }
@@ -192,20 +193,6 @@ public enum WriterBenchmark {
         let start = ContinuousClock.now
         try body()
         return (ContinuousClock.now - start) / .microseconds(1)
-    }
-
-    /// A small seeded generator (SplitMix64): the same writes in both variants.
-    struct SplitRandom {
-        var state: UInt64
-        init(seed: UInt64) { state = seed &+ 0x9E37_79B9_7F4A_7C15 }
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
     }
 }
 

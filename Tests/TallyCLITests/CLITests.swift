@@ -13,14 +13,7 @@ struct CLITests {
     }
 
     /// The `tally` binary built beside this test bundle.
-    static let binary: URL = {
-        let directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        for candidate in [directory, directory.deletingLastPathComponent()] {
-            let url = candidate.appendingPathComponent("tally")
-            if FileManager.default.isExecutableFile(atPath: url.path) { return url }
-        }
-        return directory.appendingPathComponent("tally")
-    }()
+    static let binary = TallyExecutable.url
 
     /// Runs `tally` (or another `executable`) to its end.
     static func run(_ arguments: [String], executable: URL = binary) throws -> Result {
@@ -251,23 +244,10 @@ struct ServeTests {
         try CLITests.rollbackMode(db)
         let before = try CLITests.fingerprint(db)
 
-        let process = ChildProcess()
-        process.executableURL = CLITests.binary
-        process.arguments = ["serve", "--db", db, "--port", "0"]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        defer { if process.isRunning { process.terminate() } }
         // The startup line carries the URL (port 0 picks a free port).
-        var line = Data()
-        while !line.contains(UInt8(ascii: "\n")) {
-            let chunk = out.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            line.append(chunk)
-        }
-        let text = String(decoding: line, as: UTF8.self)
-        let url = try #require(text.split(separator: " ").first { $0.hasPrefix("http://") }.map(String.init))
+        let server = try ServeProcess(["--db", db])
+        defer { server.stop() }
+        let url = server.url
         for (path, status) in [("/health", 200), ("/api/dashboard", 200), ("/api/revenue?period=fortnight", 400), ("/metrics", 200)] {
             let (data, response) = try await URLSession.shared.data(from: URL(string: url + path)!)
             #expect((response as? HTTPURLResponse)?.statusCode == status, "\(path)")
@@ -280,9 +260,9 @@ struct ServeTests {
                 #expect(body.contains("tally_cache_misses_total"))
             }
         }
-        process.terminate()  // SIGTERM
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
+        server.process.terminate()  // SIGTERM
+        server.process.waitUntilExit()
+        #expect(server.process.terminationStatus == 0)
         #expect(try CLITests.fingerprint(db) == before)
         #expect(!FileManager.default.fileExists(atPath: db + "-wal"))
         #expect(!FileManager.default.fileExists(atPath: db + "-shm"))

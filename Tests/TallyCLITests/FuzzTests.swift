@@ -1,4 +1,5 @@
 import Foundation
+import TallyCore
 import Testing
 
 /// Hostile values for every option of the reading commands: always a clear
@@ -27,7 +28,7 @@ struct FuzzTests {
         #expect(try CLITests.run(["generate", "--db", db, "--bookings", "200"]).status == 0)
         let before = try CLITests.fingerprint(db)
         // Seeded: a failure names values that a rerun reproduces.
-        var rng = SeededGenerator(state: 20_261_122)
+        var rng = SplitMix64(seed: 20_261_122)
         for (command, option) in Self.options {
             // Every option gets a sample of the hostile values (all of them for the revenue options).
             let values = command == ["revenue"] ? Self.hostile : Array(Self.hostile.shuffled(using: &rng).prefix(6))
@@ -62,17 +63,5 @@ struct FuzzTests {
         let db = dir.file("s.sqlite")
         #expect(try CLITests.run(["init", "--db", db]).status == 0)
         CLITests.expectOneLineError(try CLITests.run(["serve", "--db", db] + arguments), status: 2)
-    }
-}
-
-/// A seeded generator (SplitMix64), so that a failing fuzz run can be replayed.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

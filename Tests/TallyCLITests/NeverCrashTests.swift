@@ -158,33 +158,6 @@ struct NeverCrashTests {
     }
 }
 
-/// A `tally serve` process on a free port.
-final class ServeProcess {
-    let process = ChildProcess()
-    let url: String
-
-    init(db: String, arguments: [String] = []) throws {
-        process.executableURL = CLITests.binary
-        process.arguments = ["serve", "--db", db, "--port", "0", "--log-level", "warning"] + arguments
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        var line = Data()
-        while !line.contains(UInt8(ascii: "\n")) {
-            let chunk = out.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            line.append(chunk)
-        }
-        let text = String(decoding: line, as: UTF8.self)
-        url = text.split(separator: " ").first { $0.hasPrefix("http://") }.map(String.init) ?? "http://127.0.0.1:1"
-    }
-
-    func stop() {
-        if process.isRunning { process.terminate() }
-    }
-}
-
 enum Strategy {
     static let allNames = ["auto", "single-pass", "grouped", "naive"]
 }
@@ -197,21 +170,10 @@ struct ServeFileTests {
         let db = dir.file("srv.sqlite"), other = dir.file("new.sqlite")
         #expect(try CLITests.run(["generate", "--db", db, "--bookings", "300"]).status == 0)
         #expect(try CLITests.run(["generate", "--db", other, "--bookings", "500"]).status == 0)
-        let process = ChildProcess()
-        process.executableURL = CLITests.binary
-        process.arguments = ["serve", "--db", db, "--port", "0"]
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        defer { if process.isRunning { process.terminate() } }
-        var line = Data()
-        while !line.contains(UInt8(ascii: "\n")) {
-            let chunk = out.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            line.append(chunk)
-        }
-        let url = try #require(String(decoding: line, as: UTF8.self).split(separator: " ").first { $0.hasPrefix("http://") })
+        let err = Pipe()
+        let server = try ServeProcess(["--db", db], standardError: err)
+        defer { server.stop() }
+        let process = server.process, url = server.url
         let (data, _) = try await URLSession.shared.data(from: URL(string: url + "/api/dashboard")!)
         let body = try JSONSerialization.jsonObject(with: data) as! [String: Any]
         #expect(((body["bookings"] as! [String: Any])["total"] as! NSNumber).intValue == 300)

@@ -41,18 +41,6 @@ final class Fixture: Sendable {
     }
 }
 
-/// A seeded generator, so that a failing fuzz run can be replayed.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 func json(_ buffer: ByteBuffer) throws -> [String: Any] {
     try JSONSerialization.jsonObject(with: Data(buffer.readableBytesView)) as! [String: Any]
 }
@@ -320,7 +308,7 @@ struct HTTPFuzzTests {
             ("/api/revenue", ["period", "from", "to", "tz", "strategy"]), ("/api/dashboard", ["strategy"]),
             ("/api/bookings", ["limit", "cursor", "status"]), ("/api/organizations", ["limit", "cursor"]),
         ]
-        var rng = SeededGenerator(state: 20_261_122)
+        var rng = SplitMix64(seed: 20_261_122)
         var uris: [String] = []
         for (route, parameters) in routes {
             for _ in 0..<40 {

@@ -1,5 +1,6 @@
 import NIOCore
 import NIOEmbedded
+import TallyCore
 import TallyRedis
 import Testing
 
@@ -192,19 +193,5 @@ struct RESPDecoderTests {
         default:
             return .array((0..<Int.random(in: 0...4, using: &random)).map { _ in randomValue(depth: depth + 1, using: &random) })
         }
-    }
-}
-
-/// A seeded generator, so that a failing random case is the same on every
-/// run.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,4 +1,5 @@
 import NIOConcurrencyHelpers
+import TallyCore
 import TallyRedis
 import Testing
 

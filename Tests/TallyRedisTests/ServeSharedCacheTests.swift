@@ -13,19 +13,9 @@ import FoundationNetworking
     .enabled(if: RedisServerProcess.shouldRun, "redis-server is not installed (apt-get install redis-server); with CI set these tests fail instead")
 )
 struct ServeSharedCacheTests {
-    /// The `tally` binary built beside this test bundle.
-    static let binary: URL = {
-        let directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        for candidate in [directory, directory.deletingLastPathComponent()] {
-            let url = candidate.appendingPathComponent("tally")
-            if FileManager.default.isExecutableFile(atPath: url.path) { return url }
-        }
-        return directory.appendingPathComponent("tally")
-    }()
-
     static func tally(_ arguments: [String]) throws -> (status: Int32, stderr: String) {
         let process = ChildProcess()
-        process.executableURL = binary
+        process.executableURL = TallyExecutable.url
         process.arguments = arguments
         let err = Pipe()
         process.standardOutput = FileHandle.nullDevice
@@ -34,44 +24,6 @@ struct ServeSharedCacheTests {
         let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         return (process.terminationStatus, stderr)
-    }
-
-    /// A `tally serve` on a free port; its URL from the startup line.
-    final class Server {
-        let process = ChildProcess()
-        let url: String
-
-        init(_ arguments: [String]) throws {
-            process.executableURL = ServeSharedCacheTests.binary
-            process.arguments = ["serve", "--port", "0", "--log-level", "warning"] + arguments
-            let out = Pipe()
-            process.standardOutput = out
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            var line = Data()
-            while !line.contains(UInt8(ascii: "\n")) {
-                let chunk = out.fileHandleForReading.availableData
-                if chunk.isEmpty { break }
-                line.append(chunk)
-            }
-            url = String(decoding: line, as: UTF8.self).split(separator: " ").first { $0.hasPrefix("http://") }.map(String.init) ?? ""
-        }
-
-        func get(_ path: String, etag: String? = nil) async throws -> (status: Int, body: [String: Any]?, etag: String?) {
-            var request = URLRequest(url: URL(string: url + path)!)
-            if let etag { request.setValue(etag, forHTTPHeaderField: "If-None-Match") }
-            let (data, response) = try await URLSession.shared.data(for: request)
-            let http = response as! HTTPURLResponse
-            return (
-                http.statusCode, try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-                http.value(forHTTPHeaderField: "ETag")
-            )
-        }
-
-        func stop() {
-            if process.isRunning { process.terminate() }
-            process.waitUntilExit()
-        }
     }
 
     @Test("two servers share answers and ETags (a 304 from B for A's ETag); a write is never served stale; Redis killed: no request fails")
@@ -90,8 +42,8 @@ struct ServeSharedCacheTests {
         #expect(try Self.tally(["rollups", "enable", "--db", db]).status == 0)
         // Long Redis timeouts: every test runs at once on 2 cores here, and
         // this test checks what is shared, not how fast.
-        let options = ["--db", db, "--cache-url", redis.url, "--cache-timeout", "60"]
-        let a = try Server(options), b = try Server(options)
+        let options = ["--cache-url", redis.url, "--cache-timeout", "60"]
+        let a = try ServeProcess(db: db, arguments: options), b = try ServeProcess(db: db, arguments: options)
         defer { a.stop(); b.stop() }
 
         let first = try await a.get("/api/dashboard")
@@ -133,5 +85,19 @@ struct ServeSharedCacheTests {
         let revenue = try await a.get("/api/revenue?period=quarter")
         #expect(revenue.status == 200)
         #expect((revenue.body?["meta"] as? [String: Any])?["sharedCache"] as? String == "unavailable")
+    }
+}
+
+extension ServeProcess {
+    /// A GET, with `If-None-Match` when `etag` is given.
+    func get(_ path: String, etag: String? = nil) async throws -> (status: Int, body: [String: Any]?, etag: String?) {
+        var request = URLRequest(url: URL(string: url + path)!)
+        if let etag { request.setValue(etag, forHTTPHeaderField: "If-None-Match") }
+        let (data, response) = try await URLSession.shared.data(for: request)
+        let http = response as! HTTPURLResponse
+        return (
+            http.statusCode, try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+            http.value(forHTTPHeaderField: "ETag")
+        )
     }
 }
