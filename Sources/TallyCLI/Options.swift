@@ -15,6 +15,37 @@ struct DatabaseOption: ParsableArguments {
     }
 }
 
+/// `--schema-map FILE`: read an app's own database (Prisma, Django, Rails)
+/// through a schema map (`tally schema-map guess` writes a starter one).
+struct SchemaMapOption: ParsableArguments {
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "A JSON schema map: which tables and columns of an app's own database hold Tally's, and how to convert them.",
+            discussion: "Start one with `tally schema-map guess --db FILE`.", valueName: "file"))
+    var schemaMap: String?
+
+    /// The parsed map, or nil without the option.
+    ///
+    /// - throws: `TallyError` naming the file, or the map entry that is wrong (exit 2).
+    func load() throws -> SchemaMap? {
+        guard let schemaMap else { return nil }
+        guard let data = FileManager.default.contents(atPath: schemaMap) else {
+            throw TallyError(.file, "cannot read the schema map \(schemaMap)", path: schemaMap)
+        }
+        do {
+            return try SchemaMap(json: data)
+        } catch let error as TallyError {
+            throw TallyError(error.kind, "\(schemaMap): \(error.message)", path: schemaMap)
+        }
+    }
+
+    /// Opens `path` read-only, through the map when one is given.
+    func openReadOnly(path: String, settings: TallyDatabase.PoolSettings = .init()) throws -> TallyDatabase {
+        try TallyDatabase.openReadOnly(path: path, schemaMap: try load(), settings: settings)
+    }
+}
+
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
     case table, json, csv
 }
@@ -47,6 +78,8 @@ struct ReadingOptions: ParsableArguments {
     @Flag(name: .long, help: "Bypass the cache: compute now (meta.cache = bypass).")
     var noCache = false
 
+    @OptionGroup var map: SchemaMapOption
+
     func validate() throws {
         if let slowQueryMs, !(slowQueryMs > 0 && slowQueryMs <= 3_600_000) {
             throw ValidationError("--slow-query-ms must be a positive number of milliseconds, got \(slowQueryMs)")
@@ -59,7 +92,7 @@ struct ReadingOptions: ParsableArguments {
     /// over the file, read-only.
     func engine(path: String) throws -> TallyEngine {
         LogSettings.level.withLock { $0 = logLevel }
-        let database = try TallyDatabase.openReadOnly(path: path)
+        let database = try map.openReadOnly(path: path)
         return TallyEngine(database: database, cache: noCache ? .disabled : .shared, slowQueryThreshold: slowQueryThreshold)
     }
 }

@@ -30,7 +30,7 @@ struct Tally: AsyncParsableCommand {
         subcommands: [
             Demo.self, Init.self, Generate.self, Indexes.self, RollupsCommand.self,
             DashboardCommand.self, RevenueCommand.self, ModulesCommand.self,
-            Explain.self, Bench.self, Serve.self, Report.self,
+            Explain.self, Bench.self, Serve.self, Report.self, SchemaMapCommand.self,
         ])
 
     /// Bare `tally`: the short usage.

@@ -223,6 +223,12 @@ extension Dashboard {
         }
         add("modules", "", "total", "\(d.modules.total)"); add("modules", "", "active", "\(d.modules.active)")
         add("modules", "", "organizations", "\(d.modules.organizations)")
+        // Sections of tables the database lacks are left out, and said so.
+        lines = lines.enumerated().filter { index, line in
+            let section = line.prefix { $0 != "," && $0 != "." }
+            return index == 0 || !(section == "modules" ? isAbsent("modules") && isAbsent("organizations") : isAbsent(String(section)))
+        }.map(\.element)
+        if let absent = d.meta.absent { add("meta", "", "absent", absent.joined(separator: " ")) }
         return lines.joined(separator: "\n")
     }
 }

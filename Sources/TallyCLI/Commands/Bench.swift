@@ -17,11 +17,17 @@ struct Bench: AsyncParsableCommand {
             stepped without aggregating) and to the best SQL strategy, the cache's per-request latency, \
             and EXPLAIN QUERY PLAN highlights.
 
+            With --schema-map (an app's own database), the file is measured as the app keeps it, through \
+            the map, read-only: no copies, no index variants, no rollups (measure those on a copy with \
+            `tally rollups enable --schema-map`).
+
             Example:
               tally bench --db tally-demo.sqlite --runs 5
+              tally bench --db dev.db --schema-map dev.map.json
             """)
 
     @OptionGroup var database: DatabaseOption
+    @OptionGroup var map: SchemaMapOption
 
     @Option(name: .long, parsing: .unconditional, help: "Timed runs per case.")
     var runs: Int = 5
@@ -56,6 +62,17 @@ struct Bench: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if let schemaMap = try map.load() {
+            let db = try TallyDatabase.openReadOnly(path: database.db, schemaMap: schemaMap)
+            let variant: Variant
+            do {
+                variant = try await measure(db, name: "through the schema map", index: 0, rollups: false, enableSeconds: nil, path: nil)
+            } catch {
+                throw TallyError.wrapping(error, path: database.db)
+            }
+            try show([variant])
+            return
+        }
         let source = try TallyDatabase.openReadOnly(path: database.db)
         let rollups = !noRollups
         // The directory exists, and Ctrl-C removes it, before anything is copied.
@@ -79,31 +96,41 @@ struct Bench: AsyncParsableCommand {
         for (index, (name, path)) in [("with indexes", copies.withIndexes), ("without indexes", copies.withoutIndexes)].enumerated() {
             let db = try TallyDatabase.openReadOnly(path: path)
             do {
-                let paris = try Zone("Europe/Paris")
-                let workloads =
-                    EngineBenchmark.dashboardWorkloads(rollups: rollups) + EngineBenchmark.tableWorkloads()
-                    + (try await EngineBenchmark.revenueWorkloads(period: .month, zone: Zone.utc, rollups: rollups))
-                    + (try await EngineBenchmark.revenueWorkloads(period: .month, zone: paris, rollups: rollups))
-                    + (try await EngineBenchmark.revenueWorkloads(period: .day, zone: paris, lastDays: 90, database: db, rollups: rollups))
-                    + EngineBenchmark.moduleWorkloads(rollups: rollups)
-                let cases = try await EngineBenchmark.measure(workloads, database: db, runs: runs, budget: budget)
-                let cache = index == 0 ? try await CacheBenchmark.measure(database: db) : []
-                let plans = PlanHighlights.summarize(try await db.reader.read { try QueryPlanExplainer.explainAll(in: $0) })
-                try db.close()
-                var writes: [WriterBenchmark.Case] = []
-                if rollups, index == 0 {
-                    if output.resolved == .table { printError("timing writes with and without the rollups' triggers …") }
-                    writes = try WriterBenchmark.measure(path: path, rows: writeRows, runs: runs)
-                }
                 variants.append(
-                    Variant(
-                        name: name, cases: cases, cache: cache, plans: plans,
-                        rollupsEnableSeconds: copies.rollupsEnableSeconds.indices.contains(index) ? copies.rollupsEnableSeconds[index] : nil,
-                        writes: writes))
+                    try await measure(
+                        db, name: name, index: index, rollups: rollups,
+                        enableSeconds: copies.rollupsEnableSeconds.indices.contains(index) ? copies.rollupsEnableSeconds[index] : nil,
+                        path: path))
             } catch {
                 throw TallyError.wrapping(error, path: database.db)
             }
         }
+        try show(variants)
+    }
+
+    /// Every case on one database (closed at the end); the writers' cost
+    /// on the first copy when rollups are measured.
+    func measure(_ db: TallyDatabase, name: String, index: Int, rollups: Bool, enableSeconds: Double?, path: String?) async throws -> Variant {
+        let paris = try Zone("Europe/Paris")
+        let workloads =
+            EngineBenchmark.dashboardWorkloads(rollups: rollups) + EngineBenchmark.tableWorkloads()
+            + (try await EngineBenchmark.revenueWorkloads(period: .month, zone: Zone.utc, rollups: rollups))
+            + (try await EngineBenchmark.revenueWorkloads(period: .month, zone: paris, rollups: rollups))
+            + (try await EngineBenchmark.revenueWorkloads(period: .day, zone: paris, lastDays: 90, database: db, rollups: rollups))
+            + EngineBenchmark.moduleWorkloads(rollups: rollups)
+        let cases = try await EngineBenchmark.measure(workloads, database: db, runs: runs, budget: budget)
+        let cache = index == 0 ? try await CacheBenchmark.measure(database: db) : []
+        let plans = PlanHighlights.summarize(try await db.reader.read { try QueryPlanExplainer.explainAll(in: $0, of: db) })
+        try db.close()
+        var writes: [WriterBenchmark.Case] = []
+        if rollups, index == 0, let path {
+            if output.resolved == .table { printError("timing writes with and without the rollups' triggers …") }
+            writes = try WriterBenchmark.measure(path: path, rows: writeRows, runs: runs)
+        }
+        return Variant(name: name, cases: cases, cache: cache, plans: plans, rollupsEnableSeconds: enableSeconds, writes: writes)
+    }
+
+    func show(_ variants: [Variant]) throws {
         switch output.resolved {
         case .json:
             try printJSON(variants)

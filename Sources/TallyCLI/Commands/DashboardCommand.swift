@@ -53,6 +53,9 @@ enum DashboardRendering {
             "revenue \(money(d.payments.revenue)), refunded \(money(d.payments.refunded)) (major units)",
         ])
         summary.add(["modules", grouped(d.modules.total), "\(grouped(d.modules.active)) active in \(grouped(d.modules.organizations)) organizations"])
+        summary.rows.removeAll { row in
+            row[0] == "modules" ? d.isAbsent("modules") && d.isAbsent("organizations") : d.isAbsent(row[0])
+        }
         out.append(summary.render())
 
         var groups = TextTable(["group", "key", "count", "detail"], rightAligned: [2])
@@ -61,7 +64,11 @@ enum DashboardRendering {
         for e in d.bookings.byStatus { groups.add(["bookings.byStatus", e.key, grouped(e.value), ""]) }
         for e in d.bookings.byServiceType { groups.add(["bookings.byServiceType", e.key, grouped(e.value), ""]) }
         for e in d.payments.byStatus { groups.add(["payments.byStatus", e.key, grouped(e.value.count), "amount \(money(e.value.amount))"]) }
+        groups.rows.removeAll { d.isAbsent(String($0[0].prefix { $0 != "." })) }
         out.append(groups.render())
+        if let absent = d.meta.absent {
+            out.append("absent from this database (schema map): \(absent.joined(separator: ", "))")
+        }
         out.append(
             "strategy \(d.meta.strategy ?? "-"), cache \(d.meta.cache), \(d.meta.statements) SQL statements, "
                 + "\(d.meta.durationMs) ms, computed at \(d.meta.computedAt ?? "-")")

@@ -15,12 +15,13 @@ struct Explain: AsyncParsableCommand {
             """)
 
     @OptionGroup var database: DatabaseOption
+    @OptionGroup var map: SchemaMapOption
     @OptionGroup var output: FormatOption
 
     func run() async throws {
-        let db = try TallyDatabase.openReadOnly(path: database.db)
+        let db = try map.openReadOnly(path: database.db)
         let statements: [ExplainedStatement]
-        do { statements = try await db.reader.read { try QueryPlanExplainer.explainAll(in: $0) } } catch {
+        do { statements = try await db.reader.read { try QueryPlanExplainer.explainAll(in: $0, of: db) } } catch {
             throw TallyError.wrapping(error, path: database.db)
         }
         switch output.resolved {

@@ -25,6 +25,7 @@ struct Report: AsyncParsableCommand {
             """)
 
     @OptionGroup var database: DatabaseOption
+    @OptionGroup var map: SchemaMapOption
 
     @Option(name: .long, help: "The report file (HTML or Markdown) or directory (CSV).")
     var out: String
@@ -59,7 +60,7 @@ struct Report: AsyncParsableCommand {
     func run() async throws {
         let query = try range.query()
         let format = try resolvedFormat()
-        let db = try TallyDatabase.openReadOnly(path: database.db)
+        let db = try map.openReadOnly(path: database.db)
         let data: ReportData
         do {
             data = try await ReportData.collect(

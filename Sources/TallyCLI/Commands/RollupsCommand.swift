@@ -27,18 +27,22 @@ struct RollupsCommand: AsyncParsableCommand {
             Examples:
               tally rollups enable --db shop.sqlite
               tally rollups verify --db shop.sqlite
+              tally rollups enable --db app.sqlite --schema-map app.map.json   (triggers on the app's own tables)
             """)
 
     @Argument(help: "enable, disable, status or verify.")
     var action: Action
 
     @OptionGroup var database: DatabaseOption
+    @OptionGroup var map: SchemaMapOption
     @OptionGroup var output: FormatOption
 
     func run() async throws {
         switch action {
         case .enable, .disable:
-            let db = try TallyDatabase.openForWriting(path: database.db)
+            let db =
+                try map.load().map { try TallyDatabase.openForWriting(path: database.db, schemaMap: $0) }
+                ?? TallyDatabase.openForWriting(path: database.db)
             let started = ContinuousClock.now
             do {
                 if action == .enable { try Rollups.enable(on: db) } else { try Rollups.disable(on: db) }
@@ -55,7 +59,7 @@ struct RollupsCommand: AsyncParsableCommand {
                 throw TallyError.wrapping(error, path: database.db)
             }
         case .status:
-            let db = try TallyDatabase.openReadOnly(path: database.db)
+            let db = try map.openReadOnly(path: database.db)
             let report: Rollups.Report
             do { report = try await Rollups.status(of: db) } catch { throw TallyError.wrapping(error, path: database.db) }
             try show(report, note: report.enabled ? nil : "rollups are not enabled (run `tally rollups enable --db \(database.db)`)")
@@ -65,7 +69,7 @@ struct RollupsCommand: AsyncParsableCommand {
                     .state, "\(broken.count) rollup(s) not intact: " + (broken.first.map { "\($0.name): \($0.state)" } ?? "counters missing"))
             }
         case .verify:
-            let db = try TallyDatabase.openReadOnly(path: database.db)
+            let db = try map.openReadOnly(path: database.db)
             let differences: [String]
             do { differences = try await Rollups.verify(db) } catch { throw TallyError.wrapping(error, path: database.db) }
             switch output.resolved {

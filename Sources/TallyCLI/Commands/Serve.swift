@@ -33,6 +33,7 @@ struct Serve: AsyncParsableCommand {
             """)
 
     @OptionGroup var database: DatabaseOption
+    @OptionGroup var map: SchemaMapOption
 
     @Option(name: .long, help: "Address to listen on (an IPv6 address such as ::1 works too).")
     var host: String = "127.0.0.1"
@@ -108,7 +109,7 @@ struct Serve: AsyncParsableCommand {
         let settings = TallyDatabase.PoolSettings(
             maximumReaderCount: readers, busyTimeout: .milliseconds(Int64(busyTimeout * 1000)),
             readerTimeout: .milliseconds(Int64(poolTimeout * 1000)))
-        let db = try TallyDatabase.openReadOnly(path: database.db, settings: settings)
+        let db = try map.openReadOnly(path: database.db, settings: settings)
         var redis: RedisClient?
         var cacheChoice = TallyEngine.CacheChoice.shared
         if let cacheURL {

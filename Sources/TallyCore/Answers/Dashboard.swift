@@ -81,6 +81,36 @@ public struct Dashboard: Codable, Sendable, Equatable {
     public var meta = ResponseMeta()
 
     public init() {}
+
+    enum CodingKeys: String, CodingKey { case users, drivers, vehicles, bookings, payments, modules, meta }
+
+    /// Whether the section of `table` is left out (its table is absent
+    /// from an app's database read through a schema map).
+    public func isAbsent(_ table: String) -> Bool { meta.absent?.contains(table) ?? false }
+
+    /// Every section, except those of tables the database lacks
+    /// (`meta.absent`); `modules` needs both its tables.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        if !isAbsent("users") { try c.encode(users, forKey: .users) }
+        if !isAbsent("drivers") { try c.encode(drivers, forKey: .drivers) }
+        if !isAbsent("vehicles") { try c.encode(vehicles, forKey: .vehicles) }
+        if !isAbsent("bookings") { try c.encode(bookings, forKey: .bookings) }
+        if !isAbsent("payments") { try c.encode(payments, forKey: .payments) }
+        if !isAbsent("modules") || !isAbsent("organizations") { try c.encode(modules, forKey: .modules) }
+        try c.encode(meta, forKey: .meta)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        users = try c.decodeIfPresent(Users.self, forKey: .users) ?? Users()
+        drivers = try c.decodeIfPresent(Drivers.self, forKey: .drivers) ?? Drivers()
+        vehicles = try c.decodeIfPresent(Vehicles.self, forKey: .vehicles) ?? Vehicles()
+        bookings = try c.decodeIfPresent(Bookings.self, forKey: .bookings) ?? Bookings()
+        payments = try c.decodeIfPresent(Payments.self, forKey: .payments) ?? Payments()
+        modules = try c.decodeIfPresent(Modules.self, forKey: .modules) ?? Modules()
+        meta = try c.decode(ResponseMeta.self, forKey: .meta)
+    }
 }
 
 extension Dashboard {

@@ -17,6 +17,10 @@ public struct ResponseMeta: Codable, Sendable, Equatable {
     /// How the shared cache level served a computed answer (`hit`, `stored`,
     /// `waited`, `unavailable`); absent without one, and on an in-process hit.
     public var sharedCache: String?
+    /// What the database lacks of Tally's schema when it is read through a
+    /// schema map (`vehicles`, `drivers.rating`): a table's part of the
+    /// answer is left out, a column reads as NULL. Absent otherwise.
+    public var absent: [String]?
 
     public init(
         strategy: String? = nil, cache: String = "miss", computedAt: String? = nil, durationMs: Double = 0,

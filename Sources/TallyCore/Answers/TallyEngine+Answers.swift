@@ -46,6 +46,7 @@ extension TallyEngine {
             let computation = try await compute(Dashboard.stats, strategy: strategy, kind: "dashboard")
             var dashboard = try Dashboard(results: computation.results)
             dashboard.meta = ResponseMeta(computation)
+            dashboard.meta.absent = database.absent.isEmpty ? nil : database.absent
             return (dashboard, computation.stamp)
         }
     }
@@ -57,6 +58,7 @@ extension TallyEngine {
     }
 
     package func answerRevenue(_ query: RevenueQuery, strategy: Strategy = .auto, useCache: Bool = true) async throws -> Answered<Revenue> {
+        try requirePresent(["payments"], for: "revenue")
         let nowMillis = Int64(Date().timeIntervalSince1970 * 1000)
         let closed = query.to.map { $0 <= nowMillis } ?? false
         return try await answer(
@@ -71,6 +73,7 @@ extension TallyEngine {
             }
             var answer = revenue
             answer.meta = ResponseMeta(computation)
+            answer.meta.absent = self.absent(in: Self.revenueTables)
             return (answer, computation.stamp)
         }
     }
@@ -88,7 +91,8 @@ extension TallyEngine {
         organizations ids: [String]? = nil, strategy: ModuleStrategy = .auto,
         useCache: Bool = true
     ) async throws -> Answered<ModuleCounts> {
-        try await answer(
+        try requirePresent(["organizations"], for: "module counts")
+        return try await answer(
             key: Self.moduleCountsKey(organizations: ids, strategy: strategy), tables: Self.moduleCountsTables,
             lifetime: cache?.policy.perEntity, useCache: useCache
         ) {
@@ -99,7 +103,8 @@ extension TallyEngine {
             ) { db, resolved, execution in
                 (try ModuleCounts.compute(ids: ids, strategy: resolved, in: db, execution: execution), [ModuleCounts.stat()])
             }
-            let meta = ResponseMeta(computation)
+            var meta = ResponseMeta(computation)
+            meta.absent = self.absent(in: Self.moduleCountsTables)
             return (ModuleCounts(organizations: organizations, meta: meta), computation.stamp)
         }
     }
@@ -185,6 +190,21 @@ extension TallyEngine {
 
     // MARK: - Machinery
 
+    /// What `tables` lack in the database, as `meta.absent` states it (nil
+    /// when nothing).
+    private func absent(in tables: Set<String>) -> [String]? {
+        let absent = database.absent.filter { tables.contains(String($0.prefix { $0 != "." })) }
+        return absent.isEmpty ? nil : absent
+    }
+
+    /// Refuses an answer whose table the app's database lacks.
+    private func requirePresent(_ tables: [String], for answer: String) throws {
+        if let missing = tables.first(where: database.absent.contains) {
+            throw TallyError(
+                .state, "the database has no \(missing) table (the schema map marks it absent), so there is no \(answer) to compute")
+        }
+    }
+
     /// Runs `body` in one read transaction, with the strategy resolved for
     /// `tables`, recording metrics like `compute`.
     ///
@@ -230,6 +250,8 @@ extension TallyEngine {
         compute: @escaping @Sendable () async throws -> (T, StatsCache.Stamp?)
     ) async throws -> Answered<T> {
         let started = ContinuousClock.now
+        // Answers through a schema map are another file's answers.
+        let key = database.mapping.map { "map:\($0.fingerprint)|" + key } ?? key
         var answered: Answered<T>
         if useCache, let cache, let lifetime {
             var load = compute

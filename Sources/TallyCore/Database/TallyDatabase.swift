@@ -43,6 +43,14 @@ public final class TallyDatabase: Sendable {
     /// The file's path (`:memory:` or empty for an in-memory database).
     public let path: String
     public let settings: PoolSettings
+    /// The schema map the database is read through, when it is an app's
+    /// own database rather than one in Tally's schema.
+    public var schemaMap: SchemaMap? { mapping?.map }
+    /// What the app's database lacks of Tally's schema, as answers state it
+    /// (`vehicles`, `drivers.rating`); empty without a map.
+    public var absent: [String] { mapping?.absent ?? [] }
+    /// The map checked against the file.
+    package let mapping: MappedSchema?
     let gate: ReadGate
     /// Watches for commits by other connections; nil in memory, where no
     /// other connection exists.
@@ -69,7 +77,7 @@ public final class TallyDatabase: Sendable {
     package func rollupCatalog(in db: Database) throws -> RollupCatalog {
         let version = try Int64.fetchOne(db, sql: "PRAGMA schema_version") ?? -1
         if let cached = cachedCatalog.load(), cached.schemaVersion == version { return cached.catalog }
-        let catalog = try RollupCatalog.load(db)
+        let catalog = try RollupCatalog.load(db, mapping: mapping)
         cachedCatalog.withLock { $0 = (version, catalog) }
         return catalog
     }
@@ -93,7 +101,11 @@ public final class TallyDatabase: Sendable {
             settings: settings, metricsFactory: metricsFactory)
     }
 
-    init(reader: any DatabaseReader, writer: DatabasePool?, settings: PoolSettings, metricsFactory: (any MetricsFactory)? = nil) throws {
+    init(
+        reader: any DatabaseReader, writer: DatabasePool?, settings: PoolSettings, metricsFactory: (any MetricsFactory)? = nil,
+        mapping: MappedSchema? = nil
+    ) throws {
+        self.mapping = mapping
         self.reader = reader
         self.writer = writer
         path = reader.path
@@ -180,9 +192,14 @@ public final class TallyDatabase: Sendable {
     /// beside it; in a directory this user cannot write, that fails, and the
     /// error says so and what to do.
     ///
-    /// - throws: `TallyError` naming the file, the missing table or column.
+    /// With a `schemaMap`, the file is an app's own database (Prisma,
+    /// Django, Rails): every connection reads it through temporary views
+    /// made from the map, and nothing is written to it.
+    ///
+    /// - throws: `TallyError` naming the file, the missing table or column,
+    ///   or the map entry the file does not match.
     public static func openReadOnly(
-        path: String, settings: PoolSettings = PoolSettings(),
+        path: String, schemaMap: SchemaMap? = nil, settings: PoolSettings = PoolSettings(),
         metricsFactory: (any MetricsFactory)? = nil
     ) throws -> TallyDatabase {
         switch try fileState(at: path) {
@@ -198,11 +215,30 @@ public final class TallyDatabase: Sendable {
         configuration.busyMode = .timeout(settings.busyTimeout / .seconds(1))
         configuration.label = "tally.read"
         do {
+            let mapping = try schemaMap.map { try resolve($0, path: path) }
+            if let mapping { prepareViews(&configuration, mapping) }
             let pool = try DatabasePool(path: path, configuration: configuration)
             try pool.read { db in try SchemaValidator.validate(db, path: path) }
-            return try TallyDatabase(reader: pool, writer: nil, settings: settings, metricsFactory: metricsFactory)
+            return try TallyDatabase(reader: pool, writer: nil, settings: settings, metricsFactory: metricsFactory, mapping: mapping)
         } catch {
             throw TallyError.wrapping(error, path: path)
+        }
+    }
+
+    /// Checks a map against the file, on a connection of its own.
+    static func resolve(_ map: SchemaMap, path: String) throws -> MappedSchema {
+        var configuration = Configuration()
+        configuration.readonly = true
+        let queue = try DatabaseQueue(path: path, configuration: configuration)
+        defer { try? queue.close() }
+        return try queue.read { db in try MappedSchema.resolve(map, in: db, path: path) }
+    }
+
+    /// Every connection of the pool gets the map's views when it opens.
+    static func prepareViews(_ configuration: inout Configuration, _ mapping: MappedSchema) {
+        let statements = mapping.viewStatements
+        configuration.prepareDatabase { db in
+            for statement in statements { try db.execute(sql: statement) }
         }
     }
 
@@ -236,7 +272,47 @@ public final class TallyDatabase: Sendable {
         path: String, withIndexes: Bool = true, settings: PoolSettings = PoolSettings(),
         metricsFactory: (any MetricsFactory)? = nil
     ) throws -> TallyDatabase {
+        try openForWriting(path: path, withIndexes: withIndexes, schemaMap: nil, settings: settings, metricsFactory: metricsFactory)
+    }
+
+    /// Opens an app's own database for writing through a schema map: what
+    /// `tally rollups enable --schema-map` needs to install triggers on the
+    /// app's tables. The file must exist; Tally's schema is never created
+    /// in it.
+    ///
+    /// - throws: `TallyError` when the file is missing or does not match the map.
+    public static func openForWriting(
+        path: String, schemaMap: SchemaMap, settings: PoolSettings = PoolSettings(),
+        metricsFactory: (any MetricsFactory)? = nil
+    ) throws -> TallyDatabase {
+        try openForWriting(path: path, withIndexes: false, schemaMap: schemaMap, settings: settings, metricsFactory: metricsFactory)
+    }
+
+    static func openForWriting(
+        path: String, withIndexes: Bool, schemaMap: SchemaMap?, settings: PoolSettings,
+        metricsFactory: (any MetricsFactory)?
+    ) throws -> TallyDatabase {
         let state = try fileState(at: path)
+        if let schemaMap {
+            switch state {
+            case .missing: throw TallyError(.file, "no database at \(path)", path: path)
+            case .empty, .notSQLite: throw TallyError(.schema, "\(path) is not a SQLite database", path: path)
+            case .sqlite: break
+            }
+            var configuration = Configuration()
+            configuration.busyMode = .timeout(settings.busyTimeout / .seconds(1))
+            configuration.maximumReaderCount = settings.maximumReaderCount
+            configuration.label = "tally.write"
+            do {
+                let mapping = try resolve(schemaMap, path: path)
+                prepareViews(&configuration, mapping)
+                let pool = try DatabasePool(path: path, configuration: configuration)
+                try pool.read { db in try SchemaValidator.validate(db, path: path) }
+                return try TallyDatabase(reader: pool, writer: pool, settings: settings, metricsFactory: metricsFactory, mapping: mapping)
+            } catch {
+                throw TallyError.wrapping(error, path: path)
+            }
+        }
         if state == .notSQLite {
             throw TallyError(.schema, "\(path) exists and is not a SQLite database; refusing to touch it", path: path)
         }

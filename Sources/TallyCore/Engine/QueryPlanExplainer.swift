@@ -24,7 +24,11 @@ public struct ExplainedStatement: Codable, Sendable, Equatable {
 
 /// `tally explain`: the plan of every statement each strategy would run.
 public enum QueryPlanExplainer {
-    public static func explainAll(in db: Database) throws -> [ExplainedStatement] {
+    ///
+    /// - parameter database: the database `db` belongs to, whose schema map
+    ///   (if any) decides which rollup triggers are current.
+    public static func explainAll(in db: Database, of database: TallyDatabase? = nil) throws -> [ExplainedStatement] {
+        let mapping = database?.mapping
         var result: [ExplainedStatement] = []
         // Revenue per month of a fixed year: the plans do not depend on the data's range.
         let grid = try PeriodGrid(period: .month, zone: .utc, from: 1_704_067_200_000, to: 1_735_689_600_000)
@@ -49,8 +53,8 @@ public enum QueryPlanExplainer {
         }
         let modules = ModuleCounts.stat()
         let pageIDs = ModuleCounts.stat(ids: [.text("org-1"), .text("org-2")])
-        result += try explainRollups(stats + [modules], in: db)
-        result += try explainRollups([pageIDs], in: db, note: " (a page of organizations)")
+        result += try explainRollups(stats + [modules], in: db, mapping: mapping)
+        result += try explainRollups([pageIDs], in: db, note: " (a page of organizations)", mapping: mapping)
         result.append(try explain(GroupedStrategy.statements([modules])[0], strategy: "batched", purpose: modules.name, in: db))
         result.append(
             try explain(
@@ -87,8 +91,10 @@ public enum QueryPlanExplainer {
     /// for a stat with periods the index range read that completes a cut
     /// 15-minute bucket; or, for a stat no intact rollup serves, why it
     /// keeps the scan (no SQL).
-    static func explainRollups(_ stats: [Stat], in db: Database, note: String = "") throws -> [ExplainedStatement] {
-        let catalog = try RollupCatalog.load(db)
+    static func explainRollups(
+        _ stats: [Stat], in db: Database, note: String = "", mapping: MappedSchema? = nil
+    ) throws -> [ExplainedStatement] {
+        let catalog = try RollupCatalog.load(db, mapping: mapping)
         var result: [ExplainedStatement] = []
         for stat in stats {
             guard let r = catalog.rollup(for: stat) else {
@@ -123,8 +129,10 @@ public enum QueryPlanExplainer {
     }
 
     /// The plans of the statements one strategy runs for `stats`.
-    public static func explain(_ stats: [Stat], strategy: Strategy, in db: Database) throws -> [ExplainedStatement] {
-        if strategy == .rollup { return try explainRollups(stats, in: db) }
+    public static func explain(
+        _ stats: [Stat], strategy: Strategy, in db: Database, of database: TallyDatabase? = nil
+    ) throws -> [ExplainedStatement] {
+        if strategy == .rollup { return try explainRollups(stats, in: db, mapping: database?.mapping) }
         return try StatSQL.withBucketFunctions(stats, in: db) {
             let statements: [(sql: String, arguments: StatementArguments)]
             switch strategy {

@@ -114,6 +114,14 @@ enum StatSQL {
                 return (number(low), number(high))
             }
             execution.ran()
+            if try IndexManager.isMappedView(table, in: db) {
+                // A view's column is a conversion, evaluated wherever the
+                // query names it: `LIMIT -1` keeps the subquery from being
+                // flattened, so each row's value is computed once, not three times.
+                let inner = "SELECT \(column) AS v FROM \(table)\(whereClause(conditions)) LIMIT -1"
+                let row = try Row.fetchOne(db, sql: "SELECT MIN(v), MAX(v) FROM (\(inner)) WHERE v < ''", arguments: bound)
+                return (number(row?[0]), number(row?[1]))
+            }
             let row = try Row.fetchOne(db, sql: "SELECT MIN(\(column)), MAX(\(column)) \(from)", arguments: bound)
             return (number(row?[0]), number(row?[1]))
         }

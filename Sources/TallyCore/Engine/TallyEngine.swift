@@ -194,7 +194,7 @@ public struct TallyEngine: Sendable {
         guard let threshold = slowQueryThreshold, duration > threshold,
             database.slowQueries.withLock({ $0.insert("\(kind)|\(strategy.rawValue)").inserted })
         else { return }
-        let plans = (try? await read { db in try QueryPlanExplainer.explain(stats, strategy: strategy, in: db) }) ?? []
+        let plans = (try? await read { db in try QueryPlanExplainer.explain(stats, strategy: strategy, in: db, of: database) }) ?? []
         let summary: String = plans.map { plan -> String in
             let access: String =
                 plan.indexes.isEmpty

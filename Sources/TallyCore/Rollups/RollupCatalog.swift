@@ -26,7 +26,7 @@ package struct RollupCatalog: Sendable {
     static let empty = RollupCatalog(entries: [], hasCounters: false)
 
     /// Reads and checks the catalog in `db`'s current snapshot.
-    static func load(_ db: Database) throws -> RollupCatalog {
+    static func load(_ db: Database, mapping: MappedSchema? = nil) throws -> RollupCatalog {
         guard try db.tableExists(RollupSQL.catalogTable) else {
             return RollupCatalog(entries: [], hasCounters: try db.tableExists(RollupSQL.countersTable))
         }
@@ -51,11 +51,13 @@ package struct RollupCatalog: Sendable {
         }
         // The triggers each base table should have, generated now.
         var expected: [String: [String: String]] = [:]
-        for table in Set(definitions.map(\.table)) {
+        // A table an app's database lacks has no triggers (and no rows).
+        for table in Set(definitions.map(\.table)) where mapping.map({ $0.sources[table] != nil }) ?? true {
             let rollups = definitions.filter { $0.table == table }
             expected[table] = Dictionary(
                 uniqueKeysWithValues: RollupSQL.triggers(
-                    table: table, rollups: rollups, uniqueness: try uniqueness(of: table, in: db)
+                    base: RollupSQL.BaseTable(table, mapping: mapping), rollups: rollups,
+                    uniqueness: try uniqueness(of: RollupSQL.BaseTable(table, mapping: mapping), in: db)
                 ).map { ($0.name, $0.sql) })
         }
         var found: [String: String] = [:]
@@ -83,11 +85,12 @@ package struct RollupCatalog: Sendable {
     }
 
     /// The rowid alias and UNIQUE column sets of a base table.
-    static func uniqueness(of table: String, in db: Database) throws -> RollupSQL.Uniqueness {
-        let primaryKey = try db.primaryKey(table)
+    static func uniqueness(of base: RollupSQL.BaseTable, in db: Database) throws -> RollupSQL.Uniqueness {
+        let table = base.source?.appTable ?? base.name
+        let primaryKey = try db.primaryKey(table, in: "main")
         var keys: [[String]] = []
         if primaryKey.rowIDColumn == nil, primaryKey.columns != ["rowid"] { keys.append(primaryKey.columns) }
-        for index in try db.indexes(on: table) where index.isUnique && !keys.contains(index.columns) {
+        for index in try db.indexes(on: table, in: "main") where index.isUnique && !keys.contains(index.columns) {
             keys.append(index.columns)
         }
         return RollupSQL.Uniqueness(rowidAlias: primaryKey.rowIDColumn, keys: keys)

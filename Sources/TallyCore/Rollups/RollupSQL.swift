@@ -83,26 +83,28 @@ enum RollupSQL {
         "CASE WHEN abs(\(sum)) >= abs(\(y)) THEN ((\(sum)) - ((\(sum)) + (\(y)))) + (\(y)) ELSE ((\(y)) - ((\(sum)) + (\(y)))) + (\(sum)) END"
     }
 
-    /// `row.column`, or the rollup's filter: whether the row belongs to the rollup.
-    static func matches(_ r: RollupDefinition, row: String) -> String {
-        r.filters.isEmpty ? "1" : r.filters.map { "\(row).\($0.column) = \($0.literal)" }.joined(separator: " AND ")
+    /// The rollup's filter on a row whose columns `value` gives: whether the
+    /// row belongs to the rollup.
+    static func matches(_ r: RollupDefinition, _ value: (String) -> String) -> String {
+        r.filters.isEmpty ? "1" : r.filters.map { "\(value($0.column)) = \($0.literal)" }.joined(separator: " AND ")
     }
 
     /// The key expressions of a row, in `keyColumns` order.
-    static func keys(_ r: RollupDefinition, row: String) -> [String] {
-        r.groupBy.map { "\(row).\($0)" } + (r.bucketColumn.map { [bucket("\(row).\($0)")] } ?? [])
+    static func keys(_ r: RollupDefinition, _ value: (String) -> String) -> [String] {
+        r.groupBy.map(value) + (r.bucketColumn.map { [bucket(value($0))] } ?? [])
     }
 
     /// Adds (`sign` 1) or removes (`sign` -1) one row: an UPDATE of its
     /// group, then an INSERT when there was none (`changes()` counts the
     /// UPDATE's rows, inside a trigger as anywhere).
-    static func apply(_ r: RollupDefinition, row: String, sign: Int) -> [String] {
+    static func apply(_ r: RollupDefinition, row: String, sign: Int, base: BaseTable) -> [String] {
         let op = sign > 0 ? "+" : "-"
-        let keyColumns = keyColumns(r), keys = keys(r, row: row)
+        let value = { (column: String) in base.column(column, row: row) }
+        let keyColumns = keyColumns(r), keys = keys(r, value)
         var sets = ["n = n \(op) 1"]
         var values = [String(sign)]
         for (j, column) in r.sums.enumerated() {
-            let x = "\(row).\(column)"
+            let x = value(column)
             let y = sign > 0 ? real(x) : "-(\(real(x)))"
             sets += [
                 "c\(j) = c\(j) \(op) (\(x) IS NOT NULL)",
@@ -119,11 +121,11 @@ enum RollupSQL {
             ]
         }
         let match = zip(keyColumns, keys).map { "\($0) IS \($1)" }
-        let condition = ([matches(r, row: row)] + match).joined(separator: " AND ")
+        let condition = ([matches(r, value)] + match).joined(separator: " AND ")
         return [
             "UPDATE \(r.tableName) SET \(sets.joined(separator: ", ")) WHERE \(condition)",
             "INSERT INTO \(r.tableName) (\((keyColumns + valueColumns(r)).joined(separator: ", "))) "
-                + "SELECT \((keys + values).joined(separator: ", ")) WHERE changes() = 0 AND \(matches(r, row: row))",
+                + "SELECT \((keys + values).joined(separator: ", ")) WHERE changes() = 0 AND \(matches(r, value))",
         ]
     }
 
@@ -131,7 +133,9 @@ enum RollupSQL {
     /// the new row (`conflict`): the rows a REPLACE deleted without firing
     /// delete triggers. Set-based: `UPDATE … FROM` their per-group totals.
     static func removeMarked(_ r: RollupDefinition, marks: String, conflict: String) -> String {
-        let keyColumns = keyColumns(r), keys = keys(r, row: "m")
+        // The marks table keeps Tally's columns converted, under Tally's names.
+        let marked = { (column: String) in "m.\(column)" }
+        let keyColumns = keyColumns(r), keys = keys(r, marked)
         var selected = keys.enumerated().map { "\($1) AS \(keyColumns[$0])" } + ["COUNT(*) AS n"]
         var sets = ["n = \(r.tableName).n - d.n"]
         for (j, column) in r.sums.enumerated() {
@@ -150,7 +154,7 @@ enum RollupSQL {
         let group = keyColumns.isEmpty ? "" : " GROUP BY \(keyColumns.indices.map { String($0 + 1) }.joined(separator: ", "))"
         let join = keyColumns.isEmpty ? "1" : keyColumns.map { "\(r.tableName).\($0) IS d.\($0)" }.joined(separator: " AND ")
         return "UPDATE \(r.tableName) SET \(sets.joined(separator: ", ")) FROM "
-            + "(SELECT \(selected.joined(separator: ", ")) FROM \(marks) m WHERE (\(conflict)) AND \(matches(r, row: "m"))\(group)) AS d "
+            + "(SELECT \(selected.joined(separator: ", ")) FROM \(marks) m WHERE (\(conflict)) AND \(matches(r, marked))\(group)) AS d "
             + "WHERE \(join)"
     }
 
@@ -177,12 +181,13 @@ enum RollupSQL {
     /// forgets them, so nothing is removed twice. An insert that was ignored
     /// instead (`OR IGNORE`, an UPSERT) leaves marks that collide with no
     /// later row of theirs, and are cleared by the next insert that can collide.
-    static func triggers(table: String, rollups: [RollupDefinition], uniqueness: Uniqueness) -> [(name: String, sql: String)] {
+    static func triggers(base: BaseTable, rollups: [RollupDefinition], uniqueness: Uniqueness) -> [(name: String, sql: String)] {
+        let table = base.name
         let counter = "UPDATE \(countersTable) SET changes = changes + 1 WHERE tableName = '\(table)'"
         func trigger(_ name: String, _ head: String, when: String? = nil, _ body: [String]) -> (name: String, sql: String) {
             let full = "tally_\(table)_\(name)"
             let condition = when.map { " WHEN \($0)" } ?? ""
-            return (full, "CREATE TRIGGER \(full) \(head) ON \(table)\(condition) BEGIN\n  " + body.joined(separator: ";\n  ") + ";\nEND")
+            return (full, "CREATE TRIGGER \(full) \(head) ON \(base.sql)\(condition) BEGIN\n  " + body.joined(separator: ";\n  ") + ";\nEND")
         }
         var result = [
             trigger("counter_insert", "AFTER INSERT", [counter]),
@@ -191,41 +196,46 @@ enum RollupSQL {
         ]
         guard !rollups.isEmpty else { return result }
         let marks = marksTable(table)
-        let columns = markColumns(rollups: rollups, uniqueness: uniqueness)
-        let rowid = uniqueness.rowidAlias ?? "rowid"
+        let columns = markColumns(rollups: rollups, uniqueness: uniqueness, base: base)
+        let rowid = uniqueness.rowidAlias.map(base.identifier) ?? "rowid"
+        let keys = uniqueness.keys.map { key in key.map { (mark: base.mark(key: $0, uniqueness), column: base.identifier($0)) } }
         // `m` collides with `row` on the rowid or on a UNIQUE key (NULLs never collide).
         func collides(_ m: String, _ row: String) -> String {
             (["\(m).rowid_ = \(row).\(rowid)"]
-                + uniqueness.keys.map { key in
-                    "(" + key.map { "\(m).\($0) = \(row).\($0)" }.joined(separator: " AND ") + ")"
+                + keys.map { key in
+                    "(" + key.map { "\(m).\($0.mark) = \(row).\($0.column)" }.joined(separator: " AND ") + ")"
                 }).joined(separator: " OR ")
         }
         let remember = { (row: String, exceptOld: Bool) -> [String] in
-            let select = (["rowid"] + columns).joined(separator: ", ")
+            let select = (["rowid"] + markSources(rollups: rollups, uniqueness: uniqueness, base: base).map(\.value)).joined(separator: ", ")
             var condition =
                 (["rowid = \(row).\(rowid)"]
-                + uniqueness.keys.map { key in
-                    "(" + key.map { "\($0) = \(row).\($0)" }.joined(separator: " AND ") + ")"
+                + keys.map { key in
+                    "(" + key.map { "\($0.column) = \(row).\($0.column)" }.joined(separator: " AND ") + ")"
                 }).joined(separator: " OR ")
             if exceptOld { condition = "rowid <> OLD.\(rowid) AND (\(condition))" }
             return [
                 "DELETE FROM \(marks)",
-                "INSERT INTO \(marks) (\((["rowid_"] + columns).joined(separator: ", "))) SELECT \(select) FROM \(table) WHERE \(condition)",
+                "INSERT INTO \(marks) (\((["rowid_"] + columns).joined(separator: ", "))) SELECT \(select) FROM \(base.sql) WHERE \(condition)",
             ]
         }
         let collisionPossible =
-            (["NEW.\(rowid) <> -1"] + uniqueness.keys.map { key in key.map { "NEW.\($0) IS NOT NULL" }.joined(separator: " AND ") })
+            (["NEW.\(rowid) <> -1"] + keys.map { key in key.map { "NEW.\($0.column) IS NOT NULL" }.joined(separator: " AND ") })
             .map { "(\($0))" }.joined(separator: " OR ")
-        let changesKey = ([rowid] + uniqueness.keys.flatMap { $0 }).map { "NEW.\($0) IS NOT OLD.\($0)" }.joined(separator: " OR ")
-        let relevant = Array(Set(rollups.flatMap(\.columns) + uniqueness.keys.flatMap { $0 } + (uniqueness.rowidAlias.map { [$0] } ?? []))).sorted()
+        let changesKey = ([rowid] + keys.flatMap { $0 }.map(\.column)).map { "NEW.\($0) IS NOT OLD.\($0)" }.joined(separator: " OR ")
+        let relevant = Array(
+            Set(
+                rollups.flatMap(\.columns).compactMap(base.appColumn) + keys.flatMap { $0 }.map(\.column)
+                    + (uniqueness.rowidAlias.map { [base.identifier($0)] } ?? []))
+        ).sorted()
         let hasMarks = "EXISTS (SELECT 1 FROM \(marks))"
         result += [
             trigger("remember_insert", "BEFORE INSERT", when: collisionPossible, remember("NEW", false)),
             trigger(
                 "replaced_insert", "AFTER INSERT", when: hasMarks,
                 rollups.map { removeMarked($0, marks: marks, conflict: collides("m", "NEW")) } + ["DELETE FROM \(marks)"]),
-            trigger("insert", "AFTER INSERT", rollups.flatMap { apply($0, row: "NEW", sign: 1) }),
-            trigger("delete", "AFTER DELETE", rollups.flatMap { apply($0, row: "OLD", sign: -1) }),
+            trigger("insert", "AFTER INSERT", rollups.flatMap { apply($0, row: "NEW", sign: 1, base: base) }),
+            trigger("delete", "AFTER DELETE", rollups.flatMap { apply($0, row: "OLD", sign: -1, base: base) }),
             trigger("forget_delete", "AFTER DELETE", when: hasMarks, ["DELETE FROM \(marks) WHERE rowid_ = OLD.\(rowid)"]),
             trigger("remember_update", "BEFORE UPDATE", when: changesKey, remember("NEW", true)),
             trigger(
@@ -234,21 +244,89 @@ enum RollupSQL {
                     + ["DELETE FROM \(marks)"]),
             trigger(
                 "update", relevant.isEmpty ? "AFTER UPDATE" : "AFTER UPDATE OF \(relevant.joined(separator: ", "))",
-                rollups.flatMap { apply($0, row: "OLD", sign: -1) + apply($0, row: "NEW", sign: 1) }),
+                rollups.flatMap { apply($0, row: "OLD", sign: -1, base: base) + apply($0, row: "NEW", sign: 1, base: base) }),
         ]
         return result
     }
 
-    /// The columns the marks table keeps of a remembered row.
-    static func markColumns(rollups: [RollupDefinition], uniqueness: Uniqueness) -> [String] {
+    /// The rollups' columns, each once, in order.
+    static func markedRollupColumns(_ rollups: [RollupDefinition]) -> [String] {
         var columns: [String] = []
-        for column in rollups.flatMap(\.columns) + uniqueness.keys.flatMap({ $0 }) where !columns.contains(column) {
-            columns.append(column)
-        }
+        for column in rollups.flatMap(\.columns) where !columns.contains(column) { columns.append(column) }
         return columns
     }
 
-    static func createMarks(table: String, rollups: [RollupDefinition], uniqueness: Uniqueness) -> String {
-        "CREATE TABLE \(marksTable(table)) (\((["rowid_"] + markColumns(rollups: rollups, uniqueness: uniqueness)).joined(separator: ", ")))"
+    /// The columns the marks table keeps of a remembered row: the rollups'
+    /// columns (converted, under Tally's names), then the UNIQUE keys' (as
+    /// stored; in Tally's own schema they are the same columns).
+    static func markColumns(rollups: [RollupDefinition], uniqueness: Uniqueness, base: BaseTable) -> [String] {
+        markSources(rollups: rollups, uniqueness: uniqueness, base: base).map(\.mark)
+    }
+
+    /// Each column of the marks table and what fills it from the base table.
+    static func markSources(rollups: [RollupDefinition], uniqueness: Uniqueness, base: BaseTable) -> [(mark: String, value: String)] {
+        var result: [(mark: String, value: String)] = []
+        for column in markedRollupColumns(rollups) {
+            result.append((column, base.source == nil ? column : base.column(column, row: base.sql)))
+        }
+        for key in uniqueness.keys.flatMap({ $0 }) where !result.contains(where: { $0.mark == base.mark(key: key, uniqueness) }) {
+            result.append((base.mark(key: key, uniqueness), base.identifier(key)))
+        }
+        return result
+    }
+
+    static func createMarks(base: BaseTable, rollups: [RollupDefinition], uniqueness: Uniqueness) -> String {
+        "CREATE TABLE \(marksTable(base.name)) (\((["rowid_"] + markColumns(rollups: rollups, uniqueness: uniqueness, base: base)).joined(separator: ", ")))"
+    }
+
+    /// The table a rollup's triggers go on: Tally's own, or the app's table
+    /// a schema map names, whose columns the triggers read through the map's
+    /// conversions.
+    struct BaseTable: Sendable {
+        /// Tally's name: the counter's row, trigger and marks names.
+        let name: String
+        /// The table as the trigger's SQL names it.
+        let sql: String
+        /// The app's table, when mapped.
+        let source: MappedSchema.Source?
+
+        static func native(_ name: String) -> BaseTable { BaseTable(name: name, sql: name, source: nil) }
+
+        init(name: String, sql: String, source: MappedSchema.Source?) {
+            self.name = name
+            self.sql = sql
+            self.source = source
+        }
+
+        /// Tally's table `name` as `mapping` places it (natively without one).
+        init(_ name: String, mapping: MappedSchema?) {
+            if let source = mapping?.sources[name] {
+                self.init(name: name, sql: source.appTable.quotedIdentifier, source: source)
+            } else {
+                self.init(name: name, sql: name, source: nil)
+            }
+        }
+
+        /// Tally's `column` of `row`, as the rollups read it.
+        func column(_ column: String, row: String) -> String {
+            source?.expression(column, row: row) ?? "\(row).\(column)"
+        }
+
+        /// A stored column of the base table as SQL names it.
+        func identifier(_ column: String) -> String { source == nil ? column : column.quotedIdentifier }
+
+        /// The base table's column holding Tally's `column` (nil when the app lacks it).
+        func appColumn(_ column: String) -> String? {
+            guard let source else { return column }
+            return source.columns[column].map { $0.column.quotedIdentifier }
+        }
+
+        /// Where the marks table keeps a UNIQUE key's column: under its own
+        /// name natively, numbered for an app's table (whose names may
+        /// collide with Tally's converted columns).
+        func mark(key column: String, _ uniqueness: Uniqueness) -> String {
+            guard source != nil else { return column }
+            return "u\(uniqueness.keys.flatMap { $0 }.firstIndex(of: column) ?? 0)"
+        }
     }
 }

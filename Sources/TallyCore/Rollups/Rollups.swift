@@ -54,7 +54,7 @@ extension Rollups {
         }
         try writer.writeWithoutTransaction { db in
             try db.inTransaction(.immediate) {
-                try install(definitions, in: db)
+                try install(definitions, in: db, mapping: database.mapping)
                 return .commit
             }
         }
@@ -62,7 +62,7 @@ extension Rollups {
 
     /// `enable`'s work inside the caller's write transaction (the generator
     /// reinstalls rollups after a bulk load in its own transaction).
-    static func install(_ definitions: [RollupDefinition], in db: Database) throws {
+    static func install(_ definitions: [RollupDefinition], in db: Database, mapping: MappedSchema? = nil) throws {
         try remove(in: db)
         // The counters start from a new random epoch (the row named ''): a
         // cache or ETag stamped before can never match what follows, even
@@ -85,21 +85,32 @@ extension Rollups {
         }
         for table in TallySchema.tables.map(\.name) {
             let rollups = definitions.filter { $0.table == table }
-            let uniqueness = try RollupCatalog.uniqueness(of: table, in: db)
-            if !rollups.isEmpty {
-                // One scan of the table fills all its rollups.
-                for (r, rows) in zip(rollups, try RollupBackfill.compute(rollups, table: table, in: db)) { try rows.write(r, in: db) }
-                try db.execute(sql: RollupSQL.createMarks(table: table, rollups: rollups, uniqueness: uniqueness))
+            // A table the app lacks has no rows and gets no triggers: its
+            // rollups stay empty, its counter at zero.
+            if let mapping, mapping.sources[table] == nil {
+                for r in rollups { try RollupRows().write(r, in: db) }
+                continue
             }
-            for trigger in RollupSQL.triggers(table: table, rollups: rollups, uniqueness: uniqueness) {
-                try db.execute(sql: trigger.sql)
+            let base = RollupSQL.BaseTable(table, mapping: mapping)
+            let uniqueness = try RollupCatalog.uniqueness(of: base, in: db)
+            if !rollups.isEmpty {
+                // One scan of the table fills all its rollups (through the
+                // map's view when mapped).
+                for (r, rows) in zip(rollups, try RollupBackfill.compute(rollups, table: table, in: db)) { try rows.write(r, in: db) }
+                try db.execute(sql: RollupSQL.createMarks(base: base, rollups: rollups, uniqueness: uniqueness))
+            }
+            for trigger in RollupSQL.triggers(base: base, rollups: rollups, uniqueness: uniqueness) {
+                // `main.`: the trigger goes on the app's table even where a
+                // view of the same name shadows it (Rails' `bookings`);
+                // SQLite stores the statement without the schema name.
+                try db.execute(sql: trigger.sql.replacingOccurrences(of: "CREATE TRIGGER ", with: "CREATE TRIGGER main."))
             }
         }
     }
 
     /// The definitions installed in `db`, whatever their state.
-    static func installed(in db: Database) throws -> [RollupDefinition] {
-        try RollupCatalog.load(db).entries.map(\.definition).filter { $0.name != "unreadable" }
+    static func installed(in db: Database, mapping: MappedSchema? = nil) throws -> [RollupDefinition] {
+        try RollupCatalog.load(db, mapping: mapping).entries.map(\.definition).filter { $0.name != "unreadable" }
     }
 
     /// Removes every rollup table, trigger, the counters and the catalog, in one transaction.
@@ -131,11 +142,11 @@ extension Rollups {
 
     /// Each rollup, its rows and whether it is intact.
     public static func status(of database: TallyDatabase) async throws -> Report {
-        try await database.reader.read { db in try report(in: db) }
+        try await database.reader.read { db in try report(in: db, mapping: database.mapping) }
     }
 
-    static func report(in db: Database) throws -> Report {
-        let catalog = try RollupCatalog.load(db)
+    static func report(in db: Database, mapping: MappedSchema? = nil) throws -> Report {
+        let catalog = try RollupCatalog.load(db, mapping: mapping)
         let rollups = try catalog.entries.map { entry in
             let r = entry.definition
             let rows = try db.tableExists(r.tableName) ? (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(r.tableName)") ?? 0) : 0
@@ -152,7 +163,7 @@ extension Rollups {
     /// 1e-9 relative).
     public static func verify(_ database: TallyDatabase) async throws -> [String] {
         try await database.reader.read { db in
-            let catalog = try RollupCatalog.load(db)
+            let catalog = try RollupCatalog.load(db, mapping: database.mapping)
             var differences = catalog.entries.compactMap { entry in entry.problem.map { "\(entry.definition.name): \($0)" } }
             let definitions = catalog.entries.filter { $0.problem == nil }.map(\.definition)
             for table in Set(definitions.map(\.table)).sorted() {

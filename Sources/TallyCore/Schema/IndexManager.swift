@@ -87,13 +87,23 @@ public enum IndexManager {
         return Status(documented: entries, extra: extra)
     }
 
+    /// Whether `table` is one of a schema map's temporary views (an app's
+    /// database) rather than a table.
+    static func isMappedView(_ table: String, in db: Database) throws -> Bool {
+        try Bool.fetchOne(db, sql: "SELECT 1 FROM sqlite_temp_master WHERE type = 'view' AND name = ?", arguments: [table]) == true
+    }
+
     /// Whether some index on `table` (documented or not) serves a range on
     /// `column` after equalities on `equalityColumns`: `column` appears in it
     /// preceded only by columns of `equalityColumns`. SQLite then answers a
     /// lone `MIN`/`MAX` or a range of `column` in O(log n). Read from GRDB's
     /// schema cache: no statement once the connection knows the schema.
+    ///
+    /// A table read through a schema map is a temporary view of converted
+    /// columns: no index serves it.
     static func hasRangeIndex(on table: String, column: String, after equalityColumns: Set<String> = [], in db: Database) throws -> Bool {
-        try db.indexes(on: table).contains { index in
+        if try isMappedView(table, in: db) { return false }
+        return try db.indexes(on: table).contains { index in
             guard let position = index.columns.firstIndex(of: column) else { return false }
             return Set(index.columns[..<position]).isSubset(of: equalityColumns)
         }

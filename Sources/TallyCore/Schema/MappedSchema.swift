@@ -1,0 +1,121 @@
+package import GRDB
+
+/// A schema map checked against one database: which of Tally's tables and
+/// columns the app has, the views every read connection gets, and the base
+/// tables rollup triggers go on.
+package struct MappedSchema: Sendable, Hashable {
+    /// One of Tally's tables as the app stores it.
+    package struct Source: Sendable, Hashable {
+        /// Tally's table.
+        package let name: String
+        /// The app's table.
+        package let appTable: String
+        /// Tally's column → the app's, for the columns the app has.
+        package let columns: [String: SchemaMap.Column]
+
+        /// Tally's `column` of the row `row` (`NEW`, `OLD`, a table alias):
+        /// the app's column through its conversion, or NULL when the app
+        /// lacks it.
+        package func expression(_ column: String, row: String) -> String {
+            guard let mapped = columns[column] else { return "NULL" }
+            return mapped.sql("\(row).\(mapped.column.quotedIdentifier)")
+        }
+    }
+
+    package let map: SchemaMap
+    /// Tally's table → where the app keeps it; tables the app lacks are absent.
+    package let sources: [String: Source]
+    /// What the app lacks, as answers state it: `vehicles`, `drivers.rating`.
+    package let absent: [String]
+    /// A short stable digest of the map (FNV-1a of its JSON), computed once:
+    /// answers through different maps of the same file never share a cache
+    /// entry, and every cache lookup names it.
+    package let fingerprint: String
+
+    init(map: SchemaMap, sources: [String: Source], absent: [String]) {
+        self.map = map
+        self.sources = sources
+        self.absent = absent
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        for byte in map.json().utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3 }
+        fingerprint = String(hash, radix: 36)
+    }
+
+    /// Checks `map` against `db`'s main schema.
+    ///
+    /// - throws: `TallyError` naming the map entry whose table or column the
+    ///   database does not have.
+    package static func resolve(_ map: SchemaMap, in db: Database, path: String) throws -> MappedSchema {
+        var sources: [String: Source] = [:]
+        var absent: [String] = []
+        for schema in TallySchema.tables {
+            guard case .some(.some(let table)) = map.tables[schema.name] else {
+                absent.append(schema.name)
+                continue
+            }
+            let entry = "tables.\(schema.name)"
+            let appColumns = try String.fetchAll(
+                db, sql: "SELECT name FROM pragma_table_info(?, 'main')", arguments: [table.table])
+            guard !appColumns.isEmpty else {
+                throw TallyError(.schema, "schema map \(entry): \(path) has no table \(table.table.quotedIdentifier)", path: path)
+            }
+            do {
+                _ = try db.makeStatement(sql: "SELECT rowid FROM main.\(table.table.quotedIdentifier)")
+            } catch {
+                throw TallyError(
+                    .schema, "schema map \(entry): table \(table.table.quotedIdentifier) has no rowid (WITHOUT ROWID tables are not supported)",
+                    path: path)
+            }
+            // SQLite's names are case-insensitive: find the app's spelling.
+            let lookup = Dictionary(appColumns.map { ($0.lowercased(), $0) }, uniquingKeysWith: { first, _ in first })
+            var columns: [String: SchemaMap.Column] = [:]
+            for name in schema.columns {
+                switch table.columns[name] {
+                case .some(.some(var column)):
+                    guard let spelled = lookup[column.column.lowercased()] else {
+                        throw TallyError(
+                            .schema,
+                            "schema map \(entry).columns.\(name): table \(table.table.quotedIdentifier) has no column \(column.column.quotedIdentifier)",
+                            path: path)
+                    }
+                    column.column = spelled
+                    columns[name] = column
+                case .some(.none):
+                    absent.append("\(schema.name).\(name)")
+                case .none:
+                    if let spelled = lookup[name.lowercased()] {
+                        columns[name] = SchemaMap.Column(spelled)
+                    } else {
+                        absent.append("\(schema.name).\(name)")
+                    }
+                }
+            }
+            sources[schema.name] = Source(name: schema.name, appTable: table.table, columns: columns)
+        }
+        return MappedSchema(map: map, sources: sources, absent: absent)
+    }
+
+    /// The `CREATE TEMP VIEW` of each of Tally's tables: the app's rows
+    /// converted, under Tally's names, with the app's `rowid` (keyset pages
+    /// and row estimates use it). A table the app lacks is an empty view.
+    ///
+    /// Temporary objects live in the connection's own temp schema: creating
+    /// them changes nothing in the file, and read-only connections can.
+    /// They shadow a main table of the same name (Rails' `bookings`), whose
+    /// rows the view reads as `main."bookings"`.
+    package var viewStatements: [String] {
+        TallySchema.tables.map { schema in
+            let names = (["rowid"] + schema.columns).joined(separator: ", ")
+            guard let source = sources[schema.name] else {
+                let nulls = Array(repeating: "NULL", count: schema.columns.count + 1).joined(separator: ", ")
+                return "CREATE TEMP VIEW \(schema.name)(\(names)) AS SELECT \(nulls) WHERE 0"
+            }
+            // Aliased by Tally's name: query plans then say `SCAN bookings`.
+            let alias = schema.name
+            let values = ["\(alias).rowid"] + schema.columns.map { source.expression($0, row: alias) }
+            return "CREATE TEMP VIEW \(schema.name)(\(names)) AS SELECT \(values.joined(separator: ", ")) "
+                + "FROM main.\(source.appTable.quotedIdentifier) AS \(alias)"
+        }
+    }
+
+}

@@ -1,0 +1,181 @@
+import Foundation
+import TallyTestSupport
+import Testing
+
+/// Apps' own databases, as Prisma, Django and Rails write them
+/// (`scripts/orm-fixtures.py build`), read through a schema map: every
+/// answer equals the reference the script computes from the raw rows in
+/// plain Python (its own ISO 8601 parser and decimal arithmetic, no SQLite
+/// date function, no Tally code).
+@Suite("schema map, on ORM fixtures", .serialized)
+struct SchemaMapCLITests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let script = root.appendingPathComponent("scripts/orm-fixtures.py").path
+
+    static func fixtures(_ arguments: [String]) throws -> CLITests.Result {
+        try CLITests.run(["python3", script] + arguments, executable: URL(fileURLWithPath: "/usr/bin/env"))
+    }
+
+    static func json(_ text: String) throws -> Any {
+        try JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])
+    }
+
+    /// Where two JSON values differ (numbers compared as reals, within 1e-9
+    /// relative: a mean computed in another order), or nil.
+    static func difference(_ a: Any, _ b: Any, at path: String = "") -> String? {
+        if let a = a as? [String: Any], let b = b as? [String: Any] {
+            if Set(a.keys) != Set(b.keys) { return "\(path): keys \(a.keys.sorted()) vs \(b.keys.sorted())" }
+            for key in a.keys.sorted() {
+                if let found = difference(a[key]!, b[key]!, at: path + "." + key) { return found }
+            }
+            return nil
+        }
+        if let a = a as? [Any], let b = b as? [Any] {
+            if a.count != b.count { return "\(path): \(a.count) vs \(b.count) elements" }
+            for (index, (x, y)) in zip(a, b).enumerated() {
+                if let found = difference(x, y, at: "\(path)[\(index)]") { return found }
+            }
+            return nil
+        }
+        if a is NSNull || b is NSNull { return (a is NSNull && b is NSNull) ? nil : "\(path): \(a) vs \(b)" }
+        if let x = a as? String, let y = b as? String { return x == y ? nil : "\(path): \(x) vs \(y)" }
+        if let x = (a as? NSNumber)?.doubleValue, let y = (b as? NSNumber)?.doubleValue {
+            return abs(x - y) <= 1e-9 * max(abs(x), abs(y)) ? nil : "\(path): \(x) vs \(y)"
+        }
+        return "\(path): \(a) vs \(b)"
+    }
+
+    /// Tally's revenue in the reference's terms: bucket starts as epoch ms.
+    static func revenueBuckets(_ tally: [String: Any]) -> [[String: Any]] {
+        let isoParser = ISO8601DateFormatter()
+        isoParser.formatOptions = [.withInternetDateTime]
+        return (tally["buckets"] as? [[String: Any]] ?? []).map { bucket in
+            var converted = bucket
+            if let start = bucket["start"] as? String, let date = isoParser.date(from: start) {
+                converted["start"] = Int64((date.timeIntervalSince1970 * 1000).rounded())
+            }
+            return converted
+        }
+    }
+
+    /// Compares `tally dashboard` (every strategy given) and `tally revenue`
+    /// through `map` with the script's reference from the same map.
+    static func expectReferenceAnswers(
+        db: String, map: String, strategies: [String], revenue: [String],
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
+        let r = try fixtures(["reference", "--db", db, "--map", map] + revenue)
+        try #require(r.status == 0, "reference: \(r.stderr)", sourceLocation: sourceLocation)
+        let reference = try json(r.stdout) as! [String: Any]
+        var expected = reference["dashboard"] as! [String: Any]
+        let absent = expected.removeValue(forKey: "absent") as? [String] ?? []
+        for strategy in strategies {
+            let d = try CLITests.run(["dashboard", "--db", db, "--schema-map", map, "--strategy", strategy, "--no-cache", "--format", "json"])
+            try #require(d.status == 0, "dashboard \(strategy): \(d.stderr)", sourceLocation: sourceLocation)
+            var dashboard = try json(d.stdout) as! [String: Any]
+            let meta = dashboard.removeValue(forKey: "meta") as! [String: Any]
+            #expect((meta["absent"] as? [String] ?? []).sorted() == absent.sorted(), "absent", sourceLocation: sourceLocation)
+            if strategy != "auto" { #expect(meta["strategy"] as? String == strategy, sourceLocation: sourceLocation) }
+            let found = difference(dashboard, expected)
+            #expect(found == nil, "dashboard \(strategy) vs reference: \(found ?? "")", sourceLocation: sourceLocation)
+        }
+        let expectedRevenue = reference["revenue"] as! [String: Any]
+        for strategy in strategies {
+            let t = try CLITests.run(
+                ["revenue", "--db", db, "--schema-map", map, "--strategy", strategy, "--no-cache", "--format", "json"] + revenue)
+            try #require(t.status == 0, "revenue \(strategy): \(t.stderr)", sourceLocation: sourceLocation)
+            let tally = try json(t.stdout) as! [String: Any]
+            let buckets = difference(revenueBuckets(tally), expectedRevenue["buckets"] as! [Any])
+            #expect(buckets == nil, "revenue \(strategy) \(revenue) buckets: \(buckets ?? "")", sourceLocation: sourceLocation)
+            let total = difference(tally["total"]!, expectedRevenue["total"]!)
+            #expect(total == nil, "revenue \(strategy) total: \(total ?? "")", sourceLocation: sourceLocation)
+        }
+    }
+
+    static let revenueQueries: [[String]] = [
+        ["--period", "month"],
+        ["--period", "week", "--tz", "Europe/Paris", "--from", "2023-03-01", "--to", "2024-11-15"],
+        ["--period", "day", "--tz", "Asia/Kolkata", "--from", "2024-02-25", "--to", "2024-06-03"],
+    ]
+
+    @Test("every strategy, through the hand-written map, equals the Python reference", arguments: ["prisma", "django", "rails", "rails-legacy"])
+    func referenceAnswers(kind: String) throws {
+        let directory = try CLITests.Directory()
+        let db = directory.file("\(kind).sqlite")
+        let built = try Self.fixtures(["build", "--kind", kind, "--out", db, "--seed", "3"])
+        try #require(built.status == 0, "\(built.stderr)")
+        let before = try CLITests.fingerprint(db)
+        for query in Self.revenueQueries {
+            try Self.expectReferenceAnswers(db: db, map: db + ".map.json", strategies: ["single-pass", "grouped", "naive"], revenue: query)
+        }
+        // Reading through a map never writes to the app's file.
+        #expect(try CLITests.fingerprint(db).0 == before.0)
+    }
+
+    @Test("guess: the starter map gives the reference answers unedited", arguments: ["prisma", "django", "rails", "rails-legacy"])
+    func guessedMap(kind: String) throws {
+        let directory = try CLITests.Directory()
+        let db = directory.file("\(kind).sqlite")
+        let built = try Self.fixtures(["build", "--kind", kind, "--out", db, "--seed", "4"])
+        try #require(built.status == 0, "\(built.stderr)")
+        let guess = try CLITests.run(["schema-map", "guess", "--db", db])
+        try #require(guess.status == 0, "\(guess.stderr)")
+        #expect(guess.stderr.isEmpty)
+        let map = directory.file("guessed.map.json")
+        try guess.stdout.write(toFile: map, atomically: true, encoding: .utf8)
+        // The reference reads the same raw rows through the guessed map: equal
+        // answers mean the guess read every column the way the app stores it.
+        let hand = try Self.fixtures(["reference", "--db", db, "--map", db + ".map.json"])
+        let guessed = try Self.fixtures(["reference", "--db", db, "--map", map])
+        try #require(hand.status == 0 && guessed.status == 0, "\(hand.stderr) \(guessed.stderr)")
+        let found = Self.difference(try Self.json(guessed.stdout), try Self.json(hand.stdout))
+        #expect(found == nil, "guessed map vs hand-written map: \(found ?? "")")
+        try Self.expectReferenceAnswers(db: db, map: map, strategies: ["auto"], revenue: ["--period", "month"])
+    }
+
+    @Test("rollups on the app's tables: the app's writes keep them exact", arguments: ["prisma", "django", "rails-legacy"])
+    func rollups(kind: String) throws {
+        let directory = try CLITests.Directory()
+        let db = directory.file("\(kind).sqlite")
+        let map = db + ".map.json"
+        let built = try Self.fixtures(["build", "--kind", kind, "--out", db, "--seed", "5"])
+        try #require(built.status == 0, "\(built.stderr)")
+        let enabled = try CLITests.run(["rollups", "enable", "--db", db, "--schema-map", map, "--format", "json"])
+        try #require(enabled.status == 0, "\(enabled.stderr)")
+        // The app writes with Python's sqlite3: Tally's functions and views do not exist there.
+        let writes = try Self.fixtures(["write", "--db", db, "--kind", kind, "--seed", "9", "--count", "150"])
+        try #require(writes.status == 0, "\(writes.stderr)")
+        let verify = try CLITests.run(["rollups", "verify", "--db", db, "--schema-map", map, "--format", "json"])
+        #expect(verify.status == 0, "\(verify.stdout) \(verify.stderr)")
+        try Self.expectReferenceAnswers(db: db, map: map, strategies: ["rollup", "single-pass"], revenue: ["--period", "month"])
+        // Without the map the file is the app's, not Tally's: one clear error.
+        CLITests.expectOneLineError(try CLITests.run(["dashboard", "--db", db]), status: 1, mentioning: ["table"])
+    }
+
+    @Test("a bad map or a map the file does not match: one line, exit 2 or 1")
+    func badMaps() throws {
+        let directory = try CLITests.Directory()
+        let db = directory.file("prisma.sqlite")
+        let built = try Self.fixtures(["build", "--kind", "prisma", "--out", db])
+        try #require(built.status == 0, "\(built.stderr)")
+        let typo = directory.file("typo.json")
+        try #"{"tables": {"payments": {"table": "Payment", "columns": {"amount": {"column": "amount", "mony": "major"}}}}}"#
+            .write(toFile: typo, atomically: true, encoding: .utf8)
+        CLITests.expectOneLineError(
+            try CLITests.run(["dashboard", "--db", db, "--schema-map", typo]), status: 2,
+            mentioning: ["tables.payments.columns.amount", "mony"])
+        let wrongTable = directory.file("wrong.json")
+        try #"{"tables": {"payments": {"table": "Payments"}}}"#.write(toFile: wrongTable, atomically: true, encoding: .utf8)
+        CLITests.expectOneLineError(
+            try CLITests.run(["revenue", "--db", db, "--schema-map", wrongTable, "--period", "month"]), status: 1,
+            mentioning: ["tables.payments", "\"Payments\""])
+        CLITests.expectOneLineError(
+            try CLITests.run(["dashboard", "--db", db, "--schema-map", directory.file("missing.json")]), status: 1,
+            mentioning: ["missing.json"])
+        let noPayments = directory.file("no-payments.json")
+        try #"{"tables": {"users": {"table": "User"}}}"#.write(toFile: noPayments, atomically: true, encoding: .utf8)
+        CLITests.expectOneLineError(
+            try CLITests.run(["revenue", "--db", db, "--schema-map", noPayments, "--period", "month"]), status: 1,
+            mentioning: ["no payments table"])
+    }
+}
