@@ -107,7 +107,7 @@ _ISO_RE = re.compile(
     r"(?:([Zz])|([+-])(\d{2}):(\d{2}))?" + f"{_SP}*)?", re.ASCII)
 
 
-def parse_iso_text(text):
+def parse_iso_text(text, zone=None):
     """ISO 8601 text → epoch ms (int), as SQLite's julianday() reads it:
     `YYYY-MM-DD`, then optionally `HH:MM`, `:SS`, `.fff…` (rounded to the
     nearest millisecond, half up), `Z` or `±HH:MM` (naive is UTC); `T` or
@@ -116,6 +116,7 @@ def parse_iso_text(text):
     m = _ISO_RE.fullmatch(text)
     if not m:
         return None
+    naive = m[8] is None and m[9] is None
     y, mo, d = int(m[1]), int(m[2]), int(m[3])
     if not (1 <= mo <= 12 and 1 <= d <= 31):
         return None
@@ -133,6 +134,11 @@ def parse_iso_text(text):
             if oh > 14 or om > 59:
                 return None
             ms -= (1 if m[9] == "+" else -1) * (oh * 60 + om) * 60_000
+    if naive and zone is not None:
+        # A local time in `zone`: Python's fold=0 (an overlap's earlier
+        # instant, a gap's offset from before the change).
+        local = datetime(1970, 1, 1) + timedelta(milliseconds=ms)
+        ms -= int(local.replace(tzinfo=ZoneInfo(zone)).utcoffset() / timedelta(milliseconds=1))
     return ms
 
 
@@ -149,13 +155,13 @@ def fit_int64(v):
     return v if INT64_MIN <= v <= INT64_MAX else float(v)
 
 
-def convert_timestamp(v, fmt):
+def convert_timestamp(v, fmt, zone=None):
     """A stored timestamp → epoch ms. NULL and BLOB as stored; text parsed as
     ISO 8601 whatever the format (None when unparseable)."""
     if v is None or isinstance(v, bytes):
         return v
     if isinstance(v, str):
-        return parse_iso_text(v)
+        return parse_iso_text(v, zone)
     if fmt in ("epoch-ms", "iso8601"):
         return v
     if fmt == "epoch-s":
@@ -227,7 +233,7 @@ def make_converter(table, column, spec):
     if fmt is not None:
         if fmt not in TIMESTAMP_FORMATS or column not in TIMESTAMP_COLUMNS:
             raise UsageError(f"map tables.{table}.columns.{column}: bad \"timestamp\" {fmt!r}")
-        steps.append(lambda v, f=fmt: convert_timestamp(v, f))
+        steps.append(lambda v, f=fmt, z=spec.get("zone"): convert_timestamp(v, f, z))
     money = spec.get("money")
     if money is not None:
         if money not in ("minor", "major") or f"{table}.{column}" not in MONEY_COLUMNS:

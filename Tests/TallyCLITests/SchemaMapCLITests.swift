@@ -112,6 +112,39 @@ struct SchemaMapCLITests {
         #expect(try CLITests.fingerprint(db).0 == before.0)
     }
 
+    @Test("naive timestamps in a named zone (Django with USE_TZ = False): Tally and the reference (zoneinfo, fold=0) agree")
+    func namedZone() throws {
+        let directory = try CLITests.Directory()
+        let db = directory.file("django.sqlite")
+        let built = try Self.fixtures(["build", "--kind", "django", "--out", db, "--seed", "6"])
+        try #require(built.status == 0, "\(built.stderr)")
+        // The same rows, their naive text read as Paris wall-clock time.
+        var map = try Self.json(String(contentsOfFile: db + ".map.json", encoding: .utf8)) as! [String: Any]
+        var tables = map["tables"] as! [String: Any]
+        for (name, value) in tables {
+            guard var table = value as? [String: Any], var columns = table["columns"] as? [String: Any] else { continue }
+            for (column, spec) in columns {
+                if var spec = spec as? [String: Any], spec["timestamp"] != nil {
+                    spec["zone"] = "Europe/Paris"
+                    columns[column] = spec
+                }
+            }
+            table["columns"] = columns
+            tables[name] = table
+        }
+        map["tables"] = tables
+        let path = directory.file("paris.map.json")
+        try JSONSerialization.data(withJSONObject: map).write(to: URL(fileURLWithPath: path))
+        try Self.expectReferenceAnswers(
+            db: db, map: path, strategies: ["single-pass", "grouped"],
+            revenue: ["--period", "day", "--tz", "Europe/Paris", "--from", "2023-03-20", "--to", "2023-11-05"])
+        let enabled = try CLITests.run(["rollups", "enable", "--db", db, "--schema-map", path, "--format", "json"])
+        try #require(enabled.status == 0, "\(enabled.stderr)")
+        let writes = try Self.fixtures(["write", "--db", db, "--kind", "django", "--seed", "2", "--count", "60"])
+        try #require(writes.status == 0, "\(writes.stderr)")
+        try Self.expectReferenceAnswers(db: db, map: path, strategies: ["rollup"], revenue: ["--period", "month", "--tz", "Europe/Paris"])
+    }
+
     @Test("guess: the starter map gives the reference answers unedited", arguments: ["prisma", "django", "rails", "rails-legacy"])
     func guessedMap(kind: String) throws {
         let directory = try CLITests.Directory()

@@ -167,6 +167,46 @@ struct SchemaMapTests {
         #expect(try convert(status, 3.0.databaseValue) == 3.0.databaseValue)
     }
 
+    @Test(
+        "naive text in a named zone: the instant Zone.instant gives (gaps forward, overlaps the earlier), offsets kept",
+        arguments: ["Europe/Paris", "America/New_York", "Australia/Lord_Howe", "Asia/Kathmandu", "Pacific/Apia", "UTC"])
+    func zones(name: String) throws {
+        let zone = try Zone(name)
+        let column = SchemaMap.Column("x", timestamp: .iso8601, zone: zone)
+        let queue = try DatabaseQueue()
+        try queue.write { db in
+            for statement in ZoneOffsetTable.of(zone).statements(schema: "temp") { try db.execute(sql: statement) }
+        }
+        var random = SplitMix64(seed: 11)
+        // Every hour around each change of offset, and random times between.
+        var locals: [(CivilDate, Int64)] = []
+        for row in ZoneOffsetTable.of(zone).rows.dropFirst() where row.localStart > 0 && row.localStart < 1_900_000_000_000 {
+            for hour in -3...3 {
+                let local = row.localStart + Int64(hour) * 3_600_000 + Int64(random.next() % 4) * 900_000
+                locals.append((CivilDate(daysSinceEpoch: Int(local.floorDiv(86_400_000))), local - local.floorDiv(86_400_000) * 86_400_000))
+            }
+        }
+        for _ in 0..<300 {
+            let local = Int64(random.next() % 1_900_000_000_000)
+            locals.append((CivilDate(daysSinceEpoch: Int(local / 86_400_000)), local % 86_400_000))
+        }
+        try queue.read { db in
+            for (date, millis) in locals {
+                let seconds = millis / 1000
+                let text = String(
+                    format: "%04d-%02d-%02d %02d:%02d:%02d.%03d", date.year, date.month, date.day, Int(seconds / 3600), Int(seconds / 60 % 60),
+                    Int(seconds % 60), Int(millis % 1000))
+                let converted = try Int64.fetchOne(db, sql: "SELECT \(column.sql("x")) FROM (SELECT ? AS x)", arguments: [text])
+                #expect(converted == zone.instant(date, millisOfDay: millis), "\(text) in \(name)")
+            }
+            // Text with an offset or Z ignores the zone.
+            let utc = try Int64.fetchOne(db, sql: "SELECT \(column.sql("x")) FROM (SELECT ? AS x)", arguments: ["2024-07-01T00:00:00Z"])
+            #expect(utc == 1_719_792_000_000)
+            let offset = try Int64.fetchOne(db, sql: "SELECT \(column.sql("x")) FROM (SELECT ? AS x)", arguments: ["2024-07-01 02:00:00+02:00"])
+            #expect(offset == 1_719_792_000_000)
+        }
+    }
+
     // MARK: - An app's database
 
     /// A Prisma-shaped file: quoted PascalCase tables, TEXT ids, epoch-ms

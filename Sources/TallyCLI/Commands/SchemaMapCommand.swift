@@ -10,7 +10,8 @@ struct SchemaMapCommand: AsyncParsableCommand {
         discussion: """
             A schema map tells every reading command (and `rollups enable`) which of the app's tables \
             and columns hold Tally's, and how to convert their values: timestamps (epoch-ms, epoch-s, \
-            iso8601, julian-day; text is always read as ISO 8601, naive text as UTC), money (minor, or \
+            iso8601, julian-day; text is always read as ISO 8601, naive text as UTC unless the column \
+            names a "zone"), money (minor, or \
             major converted exactly to cents), booleans (1/0, 't'/'f', 'true'/'false') and enum values \
             (the app's 'completed' or Rails' 3 as COMPLETED). Nothing is written to the app's database.
 

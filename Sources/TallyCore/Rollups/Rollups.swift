@@ -83,6 +83,10 @@ extension Rollups {
                 sql: "INSERT INTO \(RollupSQL.catalogTable) (name, tableName, definition, version) VALUES (?, ?, ?, ?)",
                 arguments: [r.name, r.table, String(decoding: try encoder.encode(r), as: UTF8.self), Rollups.version])
         }
+        // The triggers read naive local times through the zones' offset tables.
+        for zone in mapping?.zoneTables ?? [] {
+            for statement in zone.statements(schema: "main") { try db.execute(sql: statement) }
+        }
         for table in TallySchema.tables.map(\.name) {
             let rollups = definitions.filter { $0.table == table }
             // A table the app lacks has no rows and gets no triggers: its
@@ -135,9 +139,9 @@ extension Rollups {
             db,
             sql: """
                 SELECT name FROM sqlite_master WHERE type = 'table' AND (name LIKE 'tally\\_rollup\\_%' ESCAPE '\\'
-                  OR name LIKE 'tally\\_replaced\\_%' ESCAPE '\\' OR name IN (?, ?))
+                  OR name LIKE 'tally\\_replaced\\_%' ESCAPE '\\' OR name LIKE 'tally\\_zone\\_%' ESCAPE '\\' OR name IN (?, ?))
                 """, arguments: [RollupSQL.countersTable, RollupSQL.catalogTable])
-        for name in tables { try db.execute(sql: "DROP TABLE IF EXISTS \(name)") }
+        for name in tables { try db.execute(sql: "DROP TABLE IF EXISTS main.\(name)") }
     }
 
     /// Each rollup, its rows and whether it is intact.

@@ -27,6 +27,12 @@ package struct MappedSchema: Sendable, Hashable {
     package let sources: [String: Source]
     /// What the app lacks, as answers state it: `vehicles`, `drivers.rating`.
     package let absent: [String]
+    /// The offset tables of the zones the map names for naive timestamps.
+    var zoneTables: [ZoneOffsetTable] {
+        let zones = Set(sources.values.flatMap { $0.columns.values.compactMap(\.zone) })
+        return zones.sorted { $0.identifier < $1.identifier }.map(ZoneOffsetTable.of)
+    }
+
     /// A short stable digest of the map (FNV-1a of its JSON), computed once:
     /// answers through different maps of the same file never share a cache
     /// entry, and every cache lookup names it.
@@ -104,18 +110,19 @@ package struct MappedSchema: Sendable, Hashable {
     /// They shadow a main table of the same name (Rails' `bookings`), whose
     /// rows the view reads as `main."bookings"`.
     package var viewStatements: [String] {
-        TallySchema.tables.map { schema in
-            let names = (["rowid"] + schema.columns).joined(separator: ", ")
-            guard let source = sources[schema.name] else {
-                let nulls = Array(repeating: "NULL", count: schema.columns.count + 1).joined(separator: ", ")
-                return "CREATE TEMP VIEW \(schema.name)(\(names)) AS SELECT \(nulls) WHERE 0"
+        zoneTables.flatMap { $0.statements(schema: "temp") }
+            + TallySchema.tables.map { schema in
+                let names = (["rowid"] + schema.columns).joined(separator: ", ")
+                guard let source = sources[schema.name] else {
+                    let nulls = Array(repeating: "NULL", count: schema.columns.count + 1).joined(separator: ", ")
+                    return "CREATE TEMP VIEW \(schema.name)(\(names)) AS SELECT \(nulls) WHERE 0"
+                }
+                // Aliased by Tally's name: query plans then say `SCAN bookings`.
+                let alias = schema.name
+                let values = ["\(alias).rowid"] + schema.columns.map { source.expression($0, row: alias) }
+                return "CREATE TEMP VIEW \(schema.name)(\(names)) AS SELECT \(values.joined(separator: ", ")) "
+                    + "FROM main.\(source.appTable.quotedIdentifier) AS \(alias)"
             }
-            // Aliased by Tally's name: query plans then say `SCAN bookings`.
-            let alias = schema.name
-            let values = ["\(alias).rowid"] + schema.columns.map { source.expression($0, row: alias) }
-            return "CREATE TEMP VIEW \(schema.name)(\(names)) AS SELECT \(values.joined(separator: ", ")) "
-                + "FROM main.\(source.appTable.quotedIdentifier) AS \(alias)"
-        }
     }
 
 }

@@ -55,7 +55,7 @@ extension SchemaMap {
         case .null: return nil
         case .string(let name): return Column(name)
         case .object(let object):
-            try checkKeys(object, allowed: ["column", "timestamp", "money", "minorDigits", "boolean", "values"], at: entry)
+            try checkKeys(object, allowed: ["column", "timestamp", "zone", "money", "minorDigits", "boolean", "values"], at: entry)
             guard case .string(let name)? = object["column"] else { throw error(entry, "\"column\" must be the app's column name") }
             var column = Column(name)
             if let format = object["timestamp"] {
@@ -63,6 +63,14 @@ extension SchemaMap {
                     throw error(entry, "\"timestamp\" must be one of \(TimestampFormat.allCases.map(\.rawValue).joined(separator: ", "))")
                 }
                 column.timestamp = parsed
+            }
+            if let zone = object["zone"] {
+                guard case .string(let name) = zone else { throw error(entry, "\"zone\" must be a tz database name such as Europe/Paris") }
+                do {
+                    column.zone = try Zone(name)
+                } catch let failure as TallyError {
+                    throw error(entry, failure.message)
+                }
             }
             if let unit = object["money"] {
                 guard case .string(let text) = unit, let parsed = MoneyUnit(rawValue: text) else {
@@ -126,6 +134,7 @@ extension SchemaMap {
                 }
                 var fields = ["\"column\": \(string(column.column))"]
                 if let format = column.timestamp { fields.append("\"timestamp\": \(string(format.rawValue))") }
+                if let zone = column.zone { fields.append("\"zone\": \(string(zone.identifier))") }
                 if let unit = column.money { fields.append("\"money\": \(string(unit.rawValue))") }
                 if column.money == .major, column.minorDigits != 2 { fields.append("\"minorDigits\": \(column.minorDigits)") }
                 if column.boolean { fields.append("\"boolean\": true") }

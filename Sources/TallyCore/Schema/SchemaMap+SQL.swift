@@ -13,7 +13,7 @@ extension SchemaMap.Column {
     /// Tally's representation.
     func sql(_ x: String) -> String {
         var expression = x
-        if let timestamp { expression = Self.timestamp(expression, format: timestamp) }
+        if let timestamp { expression = Self.timestamp(expression, format: timestamp, zone: zone) }
         if money == .major { expression = Self.majorToMinor(expression, digits: minorDigits) }
         if boolean { expression = Self.flag(expression) }
         if !values.isEmpty { expression = Self.enumName(expression, values: values) }
@@ -33,8 +33,16 @@ extension SchemaMap.Column {
 
     /// Text as ISO 8601 through `julianday()`; numbers in the format's unit;
     /// NULL and blobs as stored.
-    static func timestamp(_ x: String, format: SchemaMap.TimestampFormat) -> String {
-        let text = "WHEN 'text' THEN \(julianMilliseconds("julianday(\(x))"))"
+    ///
+    /// With a `zone`, naive text (no `Z`, no `±HH:MM`) is a local time there,
+    /// converted through the zone's offset table (`ZoneOffsetTable`).
+    static func timestamp(_ x: String, format: SchemaMap.TimestampFormat, zone: Zone? = nil) -> String {
+        let parsed = julianMilliseconds("julianday(\(x))")
+        var text = "WHEN 'text' THEN \(parsed)"
+        if let zone {
+            let hasOffset = "rtrim(\(x)) GLOB '*[Zz]' OR rtrim(\(x)) GLOB '*[+-][0-9][0-9]:[0-9][0-9]'"
+            text = "WHEN 'text' THEN CASE WHEN \(hasOffset) THEN \(parsed) ELSE \(ZoneOffsetTable.of(zone).utc(parsed)) END"
+        }
         switch format {
         case .epochMilliseconds, .iso8601:
             return "CASE typeof(\(x)) \(text) ELSE \(x) END"

@@ -69,6 +69,9 @@ public struct SchemaMap: Sendable, Hashable {
         /// The app's column.
         public var column: String
         public var timestamp: TimestampFormat?
+        /// The zone of naive timestamp text (no `Z`, no offset): Django's
+        /// `USE_TZ = False`. Without one, naive text is UTC.
+        public var zone: Zone?
         public var money: MoneyUnit?
         /// Digits of the minor unit for `money: major` (2 for cents, 0 for yen).
         public var minorDigits: Int
@@ -80,11 +83,12 @@ public struct SchemaMap: Sendable, Hashable {
         public var values: [String: String]
 
         public init(
-            _ column: String, timestamp: TimestampFormat? = nil, money: MoneyUnit? = nil, minorDigits: Int = 2,
+            _ column: String, timestamp: TimestampFormat? = nil, zone: Zone? = nil, money: MoneyUnit? = nil, minorDigits: Int = 2,
             boolean: Bool = false, values: [String: String] = [:]
         ) {
             self.column = column
             self.timestamp = timestamp
+            self.zone = zone
             self.money = money
             self.minorDigits = minorDigits
             self.boolean = boolean
@@ -92,7 +96,7 @@ public struct SchemaMap: Sendable, Hashable {
         }
 
         /// Whether the value is read as stored.
-        public var isRaw: Bool { timestamp == nil && (money ?? .minor) == .minor && !boolean && values.isEmpty }
+        public var isRaw: Bool { timestamp == nil && zone == nil && (money ?? .minor) == .minor && !boolean && values.isEmpty }
     }
 
     /// One of Tally's tables in the app's database.
@@ -145,6 +149,9 @@ public struct SchemaMap: Sendable, Hashable {
                 guard !column.column.isEmpty else { throw Self.error(at, "\"column\" must name the app's column") }
                 if column.timestamp != nil, !Self.timestampColumns.contains(columnName) {
                     throw Self.error(at, "\"timestamp\" applies to createdAt and scheduledDate only")
+                }
+                if column.zone != nil, column.timestamp == nil {
+                    throw Self.error(at, "\"zone\" needs \"timestamp\" (it names the zone of naive timestamp text)")
                 }
                 if column.money != nil, !Self.moneyColumns.contains("\(name).\(columnName)") {
                     throw Self.error(at, "\"money\" applies to bookings.price and payments.amount only")
