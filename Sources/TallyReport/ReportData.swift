@@ -32,6 +32,7 @@ public struct ReportData: Sendable, Codable, Equatable {
             db, strategy, execution in
             var dashboard = try TallyEngine.dashboard(in: db, strategy: strategy, execution: execution)
             dashboard.meta = ResponseMeta()
+            dashboard.meta.absent = engine.database.absent.isEmpty ? nil : engine.database.absent
             var revenue = try TallyEngine.revenue(query, in: db, strategy: strategy, execution: execution)
             revenue.meta = ResponseMeta()
             let organizations = try TallyEngine.moduleCounts(

@@ -12,6 +12,7 @@ public enum ReportRenderer {
         var body = ""
         body +=
             "<header><h1>Tally report</h1><p class=\"sub\">\(HTML.escape(data.databaseName)) · revenue per \(r.period) in \(HTML.escape(r.timeZone))</p></header>\n"
+        if let note = absentNote(d) { body += "<p class=\"sub\" id=\"absent\">\(HTML.escape(note))</p>\n" }
         body += "<section class=\"cards\">"
         for (label, value, id) in headline(d) {
             body += "<div class=\"card\"><div class=\"label\">\(label)</div><div class=\"value\" id=\"\(id)\">\(HTML.escape(value))</div></div>"
@@ -81,7 +82,23 @@ public enum ReportRenderer {
             ("Drivers available", "\(ReportFormat.count(d.drivers.available)) / \(ReportFormat.count(d.drivers.total))", "drivers"),
             ("Vehicles available", "\(ReportFormat.count(d.vehicles.available)) / \(ReportFormat.count(d.vehicles.total))", "vehicles"),
             ("Average rating", d.drivers.averageRating.map { String(format: "%.2f", $0) } ?? "–", "rating"),
-        ]
+        ].filter { !d.isAbsent(table(ofHeadline: $0.2)) }
+    }
+
+    /// The table a headline number comes from (absent ones are left out).
+    private static func table(ofHeadline id: String) -> String {
+        switch id {
+        case "users-total", "users-active": "users"
+        case "bookings-total": "bookings"
+        case "drivers", "rating": "drivers"
+        case "vehicles": "vehicles"
+        default: "payments"
+        }
+    }
+
+    /// What an app's database lacks, as one sentence, or nil.
+    private static func absentNote(_ d: Dashboard) -> String? {
+        d.meta.absent.map { "Absent from this database (schema map): \($0.joined(separator: ", "))." }
     }
 
     /// Count and amount per payment status, then the total: what the HTML and
@@ -148,6 +165,7 @@ public enum ReportRenderer {
         let d = data.dashboard, r = data.revenue
         func row(_ cells: [String]) -> String { "| " + cells.map(MarkdownText.escape).joined(separator: " | ") + " |" }
         var lines = ["# Tally report: \(MarkdownText.escape(data.databaseName))", ""]
+        if let note = absentNote(d) { lines += [MarkdownText.escape(note), ""] }
         lines += ["| metric | value |", "|---|---:|"]
         lines += headline(d).map { row([$0.label.lowercased(), $0.value]) }
         lines += [

@@ -108,6 +108,13 @@ struct SchemaMapCLITests {
         for query in Self.revenueQueries {
             try Self.expectReferenceAnswers(db: db, map: db + ".map.json", strategies: ["single-pass", "grouped", "naive"], revenue: query)
         }
+        // The report says what the app lacks (Rails: no vehicles), and leaves it out.
+        let report = directory.file("report.md")
+        let wrote = try CLITests.run(["report", "--db", db, "--schema-map", db + ".map.json", "--out", report, "--quiet"])
+        #expect(wrote.status == 0, "\(wrote.stderr)")
+        let markdown = try String(contentsOfFile: report, encoding: .utf8)
+        #expect(markdown.contains("Absent from this database") == kind.hasPrefix("rails"))
+        #expect(markdown.contains("vehicles available") == !kind.hasPrefix("rails"))
         // Reading through a map never writes to the app's file.
         #expect(try CLITests.fingerprint(db).0 == before.0)
     }

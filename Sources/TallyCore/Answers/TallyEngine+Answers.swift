@@ -201,7 +201,7 @@ extension TallyEngine {
     private func requirePresent(_ tables: [String], for answer: String) throws {
         if let missing = tables.first(where: database.absent.contains) {
             throw TallyError(
-                .state, "the database has no \(missing) table (the schema map marks it absent), so there is no \(answer) to compute")
+                .state, "the database has no \(missing) table (the schema map marks it absent): \(answer) cannot be computed")
         }
     }
 
