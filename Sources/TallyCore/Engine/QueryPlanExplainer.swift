@@ -25,8 +25,10 @@ public struct ExplainedStatement: Codable, Sendable, Equatable {
 /// `tally explain`: the plan of every statement each strategy would run.
 public enum QueryPlanExplainer {
     ///
-    /// - parameter database: the database `db` belongs to, whose schema map
-    ///   (if any) decides which rollup triggers are current.
+    /// - parameters:
+    ///   - db: a connection inside a read transaction.
+    ///   - database: the database `db` belongs to, whose schema map (if
+    ///     any) decides which rollup triggers are current.
     public static func explainAll(in db: Database, of database: TallyDatabase? = nil) throws -> [ExplainedStatement] {
         let mapping = database?.mapping
         var result: [ExplainedStatement] = []
