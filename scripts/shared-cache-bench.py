@@ -11,6 +11,16 @@ latency; whether an ETag from instance A gets a 304 from instance B; the load
 each instance served (wrk on each at once) and answers that missed a finished
 commit (must be 0). Then a second run kills Redis halfway: no request may fail.
 
+    python3 scripts/shared-cache-bench.py tally-demo.sqlite --unloaded 1000
+
+measures instead what one shared-level hit costs with nothing else running: two
+instances, no writer, no wrk; for each of N distinct revenue answers, instance A
+computes and stores it, then instance B is asked twice in a row: its first
+answer is a shared-level hit (its own cache does not have it; `meta.sharedCache`
+says `hit`), its second an in-process hit. Prints the client-side latency of
+both (one keep-alive connection, medians and p99) and B's shared-operation
+histogram.
+
 Works on a copy of the file (rollups enabled on it). Needs a release build,
 redis-server, wrk, python3.
 """
@@ -158,6 +168,55 @@ def run(args, db, kill_redis_after=None):
             redis.wait()
 
 
+def unloaded(args, db):
+    """Shared-level hits on instance B of answers instance A stored, one at a time."""
+    redis, redis_port = start_redis()
+    servers = [serve(args.tally, db, redis_port) for _ in range(2)]
+    (a_port, b_port) = [port for _, port in servers]
+    try:
+        a = http.client.HTTPConnection("127.0.0.1", a_port)
+        b = http.client.HTTPConnection("127.0.0.1", b_port)
+
+        def get(conn, path):
+            started = time.perf_counter()
+            conn.request("GET", path)
+            response = conn.getresponse()
+            body = response.read()
+            return (time.perf_counter() - started) * 1000, response.status, json.loads(body)
+
+        shared, local, outcomes = [], [], {}
+        for i in range(args.unloaded):
+            # A distinct closed range per request: a new key, computed once by A.
+            path = f"/api/revenue?period={args.period}&from=2024-01-01&to=2024-{1 + i // 28 % 12:02d}-{1 + i % 28:02d}T{i % 24:02d}:{i // 24 % 60:02d}:00Z&tz=UTC"
+            get(a, path)
+            ms, status, body = get(b, path)
+            outcomes[body["meta"].get("sharedCache")] = outcomes.get(body["meta"].get("sharedCache"), 0) + 1
+            if status == 200 and body["meta"].get("sharedCache") == "hit":
+                shared.append(ms)
+            ms, status, body = get(b, path)
+            if status == 200 and body["meta"]["cache"] == "hit":
+                local.append(ms)
+
+        def quantiles(samples):
+            ordered = sorted(samples)
+            return {"n": len(ordered), "p50_ms": round(ordered[len(ordered) // 2], 3),
+                    "p99_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], 3),
+                    "max_ms": round(ordered[-1], 3)} if ordered else {"n": 0}
+
+        values = metrics(b_port)
+        p99, operations = shared_quantile([values], 0.99)
+        p50, _ = shared_quantile([values], 0.5)
+        return {"B's first answer (shared-level hit)": quantiles(shared), "B's second answer (in-process hit)": quantiles(local),
+                "B's meta.sharedCache on first answers": outcomes,
+                "B's shared operations": {"n": operations, "p50_le_seconds": p50, "p99_le_seconds": p99}}
+    finally:
+        for process, _ in servers:
+            process.send_signal(signal.SIGTERM)
+            process.wait()
+        redis.terminate()
+        redis.wait()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("db")
@@ -167,11 +226,18 @@ def main():
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--tally", default=".build/release/tally")
     parser.add_argument("--workdir", default=tempfile.gettempdir())
+    parser.add_argument("--unloaded", type=int, default=0, metavar="N",
+                        help="instead: N shared-level hits one at a time, nothing else running")
+    parser.add_argument("--period", default="day", help="with --unloaded: the revenue period (day: up to a year of buckets, month: up to 12)")
     args = parser.parse_args()
     for tool in ("wrk", "redis-server", "sqlite3"):
         if not shutil.which(tool):
             sys.exit(f"{tool} is not installed")
     with live.working_copy(args.tally, args.db, args.workdir, "tally-shared-bench.sqlite") as copy:
+        if args.unloaded:
+            print(f"`{' '.join(sys.argv)}`: two instances, one Redis, nothing else running")
+            print(json.dumps(unloaded(args, copy), indent=1))
+            return
         print(f"`{' '.join(sys.argv)}`: {args.instances} instances, wrk -t1 -c{args.connections} -d{args.seconds}s on each")
         print(json.dumps({"run": "redis up", **run(args, copy)}))
         print(json.dumps({"run": f"redis killed after {args.seconds // 2} s", **run(args, copy, kill_redis_after=args.seconds // 2)}))
