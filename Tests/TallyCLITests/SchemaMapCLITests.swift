@@ -180,8 +180,13 @@ struct SchemaMapCLITests {
         let map = db + ".map.json"
         let built = try Self.fixtures(["build", "--kind", kind, "--out", db, "--seed", "5"])
         try #require(built.status == 0, "\(built.stderr)")
+        let mode = "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('PRAGMA journal_mode').fetchone()[0])"
+        let before = try CLITests.python(mode, [db]).stdout
         let enabled = try CLITests.run(["rollups", "enable", "--db", db, "--schema-map", map, "--format", "json"])
         try #require(enabled.status == 0, "\(enabled.stderr)")
+        // The app's file keeps the journal mode the app chose.
+        #expect(try CLITests.python(mode, [db]).stdout == before)
+        #expect(!FileManager.default.fileExists(atPath: db + "-wal") || before.hasPrefix("wal"))
         // The app writes with Python's sqlite3: Tally's functions and views do not exist there.
         let writes = try Self.fixtures(["write", "--db", db, "--kind", kind, "--seed", "9", "--count", "150"])
         try #require(writes.status == 0, "\(writes.stderr)")

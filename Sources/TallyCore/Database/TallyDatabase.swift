@@ -51,6 +51,10 @@ public final class TallyDatabase: Sendable {
     public var absent: [String] { mapping?.absent ?? [] }
     /// The map checked against the file.
     package let mapping: MappedSchema?
+    /// The journal mode an app's file had before it was opened for writing
+    /// (`delete`, `truncate`, `persist`), restored by `close()`; nil for WAL
+    /// and for Tally's own files.
+    let restoredJournalMode: String?
     let gate: ReadGate
     /// Watches for commits by other connections; nil in memory, where no
     /// other connection exists.
@@ -103,9 +107,10 @@ public final class TallyDatabase: Sendable {
 
     init(
         reader: any DatabaseReader, writer: DatabasePool?, settings: PoolSettings, metricsFactory: (any MetricsFactory)? = nil,
-        mapping: MappedSchema? = nil
+        mapping: MappedSchema? = nil, restoredJournalMode: String? = nil
     ) throws {
         self.mapping = mapping
+        self.restoredJournalMode = restoredJournalMode
         self.reader = reader
         self.writer = writer
         path = reader.path
@@ -146,6 +151,13 @@ public final class TallyDatabase: Sendable {
             try writer.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
         }
         if let pool = reader as? DatabasePool { try pool.close() } else if let queue = reader as? DatabaseQueue { try queue.close() }
+        // An app's file opened for writing (rollups) goes back to the
+        // journal mode the app chose; the pool needed WAL while open.
+        if writer != nil, let mode = restoredJournalMode {
+            let queue = try DatabaseQueue(path: path)
+            try queue.writeWithoutTransaction { db in _ = try String.fetchOne(db, sql: "PRAGMA journal_mode = \(mode)") }
+            try queue.close()
+        }
     }
 
     // MARK: - Opening files
@@ -234,6 +246,15 @@ public final class TallyDatabase: Sendable {
         return try queue.read { db in try MappedSchema.resolve(map, in: db, path: path) }
     }
 
+    /// The file's journal mode, read without changing anything.
+    static func journalMode(of path: String) throws -> String {
+        var configuration = Configuration()
+        configuration.readonly = true
+        let queue = try DatabaseQueue(path: path, configuration: configuration)
+        defer { try? queue.close() }
+        return try queue.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "delete" }.lowercased()
+    }
+
     /// Every connection of the pool gets the map's views when it opens.
     static func prepareViews(_ configuration: inout Configuration, _ mapping: MappedSchema) {
         let statements = mapping.viewStatements
@@ -305,10 +326,13 @@ public final class TallyDatabase: Sendable {
             configuration.label = "tally.write"
             do {
                 let mapping = try resolve(schemaMap, path: path)
+                let journalMode = try journalMode(of: path)
                 prepareViews(&configuration, mapping)
                 let pool = try DatabasePool(path: path, configuration: configuration)
                 try pool.read { db in try SchemaValidator.validate(db, path: path) }
-                return try TallyDatabase(reader: pool, writer: pool, settings: settings, metricsFactory: metricsFactory, mapping: mapping)
+                return try TallyDatabase(
+                    reader: pool, writer: pool, settings: settings, metricsFactory: metricsFactory, mapping: mapping,
+                    restoredJournalMode: ["delete", "truncate", "persist"].contains(journalMode) ? journalMode : nil)
             } catch {
                 throw TallyError.wrapping(error, path: path)
             }
