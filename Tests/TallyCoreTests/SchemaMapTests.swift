@@ -44,6 +44,18 @@ struct SchemaMapTests {
                 #"{"tables": {"payments": {"table": "P", "columns": {"status": {"column": "s", "values": {"done": 3}}}}}}"#,
                 "value \"done\" must map to a text"
             ),
+            (
+                #"{"tables": {"payments": {"table": "P", "columns": {"status": {"column": "s", "values": {"done": "COMPLETD"}}}}}}"#,
+                "value \"done\" maps to \"COMPLETD\", not one of Tally's names"
+            ),
+            (
+                #"{"tables": {"payments": {"table": "P", "columns": {"createdAt": {"column": "c", "zone": "Europe/Paris"}}}}}"#,
+                "\"zone\" needs \"timestamp\""
+            ),
+            (
+                #"{"tables": {"payments": {"table": "P", "columns": {"createdAt": {"column": "c", "timestamp": "iso8601", "zone": "Mars/Base"}}}}}"#,
+                "unknown time zone"
+            ),
             (#"{"tables": []}"#, "schema map tables: expected an object"),
             (#"{"tables": {}"#, "schema map: not valid JSON"),
         ])
@@ -95,6 +107,10 @@ struct SchemaMapTests {
         (.epochMilliseconds, 1_710_054_000_000.databaseValue, 1_710_054_000_000.databaseValue),
         (.epochMilliseconds, 1.5.databaseValue, 1.5.databaseValue),
         (.epochMilliseconds, "yesterday".databaseValue, .null),
+        (.epochMilliseconds, "now".databaseValue, .null),  // julianday('now') would differ between a view and a trigger
+        (.epochMilliseconds, "10:00".databaseValue, .null),  // a bare time: julianday() reads 2000-01-01
+        (.epochMilliseconds, "2460379.5".databaseValue, .null),  // a number as text: julianday() reads a Julian day
+        (.epochMilliseconds, " 2024-03-10".databaseValue, .null),  // as julianday() reads it: no leading space
         (.epochMilliseconds, "".databaseValue, .null),
         (.epochMilliseconds, DatabaseValue.null, .null),
         (.epochMilliseconds, Data([1, 2]).databaseValue, Data([1, 2]).databaseValue),
@@ -205,6 +221,53 @@ struct SchemaMapTests {
             let offset = try Int64.fetchOne(db, sql: "SELECT \(column.sql("x")) FROM (SELECT ? AS x)", arguments: ["2024-07-01 02:00:00+02:00"])
             #expect(offset == 1_719_792_000_000)
         }
+    }
+
+    @Test("zones whose names differ only in punctuation get distinct offset tables")
+    func zoneTableNames() throws {
+        let plus = ZoneOffsetTable.of(try Zone("Etc/GMT+5")), minus = ZoneOffsetTable.of(try Zone("Etc/GMT-5"))
+        #expect(plus.name != minus.name)
+        #expect(plus.rows.last?.offset == -18_000_000 && minus.rows.last?.offset == 18_000_000)
+    }
+
+    @Test("rollups on an app's table with a partial UNIQUE index (soft deletes) and a NOCASE one stay exact")
+    func uniqueIndexesOfTheApp() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.path("rails.db")
+        let app = try DatabaseQueue(path: path)
+        try await app.write { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE "payments" ("id" integer PRIMARY KEY AUTOINCREMENT NOT NULL, "amount" decimal(10,2), "status" integer,
+                      "code" varchar, "ref" varchar, "deleted_at" datetime(6), "created_at" datetime(6) NOT NULL);
+                    CREATE UNIQUE INDEX "index_payments_on_code" ON "payments" ("code") WHERE deleted_at IS NULL;
+                    CREATE UNIQUE INDEX "index_payments_on_ref" ON "payments" ("ref" COLLATE NOCASE);
+                    INSERT INTO payments (amount, status, code, ref, deleted_at, created_at)
+                      VALUES (10, 1, 'A', 'x1', '2024-01-01 00:00:00', '2024-01-01 00:00:00'), (20, 1, 'B', 'Y2', NULL, '2024-01-02 00:00:00');
+                    """)
+        }
+        let map = try SchemaMap(
+            json: Data(
+                #"""
+                {"tables": {"payments": {"table": "payments", "columns": {"bookingId": null, "amount": {"column": "amount", "money": "major"},
+                  "status": {"column": "status", "values": {"0": "PENDING", "1": "COMPLETED"}},
+                  "createdAt": {"column": "created_at", "timestamp": "iso8601"}}}}}
+                """#.utf8))
+        let writer = try TallyDatabase.openForWriting(path: path, schemaMap: map)
+        try Rollups.enable(on: writer)
+        try writer.close()
+        try await app.write { db in
+            // A live row with the soft-deleted row's code: nothing is replaced.
+            try db.execute(sql: "INSERT INTO payments (amount, status, code, created_at) VALUES (5, 1, 'A', '2024-02-01 00:00:00')")
+            // 'y2' collides with 'Y2' under the index's NOCASE: that row is replaced.
+            try db.execute(sql: "INSERT OR REPLACE INTO payments (amount, status, ref, created_at) VALUES (7, 1, 'y2', '2024-02-02 00:00:00')")
+        }
+        try app.close()
+        let database = try TallyDatabase.openReadOnly(path: path, schemaMap: map)
+        #expect(try await Rollups.verify(database) == [])
+        let dashboard = try await TallyEngine(database: database, cache: .disabled).dashboard(strategy: .rollup)
+        #expect(dashboard.payments.byStatus["COMPLETED"] == Dashboard.CountAmount(count: 3, amount: 2200))
+        try database.close()
     }
 
     // MARK: - An app's database

@@ -84,16 +84,42 @@ package struct RollupCatalog: Sendable {
         return RollupCatalog(entries: entries, hasCounters: hasCounters)
     }
 
-    /// The rowid alias and UNIQUE column sets of a base table.
+    /// The rowid alias and UNIQUE column sets of a base table, with their
+    /// collations: what `INSERT OR REPLACE` can collide on.
+    ///
+    /// Read from `PRAGMA index_list`/`index_xinfo` rather than GRDB's index
+    /// list, which says neither that an index is partial nor how it compares.
+    /// A partial or expression UNIQUE index is left out: its rows are not
+    /// all unique on plain columns (a soft-deleted row may share the key), so
+    /// treating it as a key would subtract live rows on an ordinary INSERT.
+    /// A REPLACE that collides only on such an index is not seen by the
+    /// triggers; `rollups verify` reports the difference.
     static func uniqueness(of base: RollupSQL.BaseTable, in db: Database) throws -> RollupSQL.Uniqueness {
         let table = base.source?.appTable ?? base.name
         let primaryKey = try db.primaryKey(table, in: "main")
         var keys: [[String]] = []
-        if primaryKey.rowIDColumn == nil, primaryKey.columns != ["rowid"] { keys.append(primaryKey.columns) }
-        for index in try db.indexes(on: table, in: "main") where index.isUnique && !keys.contains(index.columns) {
-            keys.append(index.columns)
+        var collations: [[String?]] = []
+        for row in try Row.fetchAll(db, sql: "PRAGMA main.index_list(\(table.quotedIdentifier))") {
+            let name: String = row["name"]
+            guard (row["unique"] as Int?) == 1, (row["partial"] as Int?) != 1 else { continue }
+            let columns = try Row.fetchAll(db, sql: "PRAGMA main.index_xinfo(\(name.quotedIdentifier))").filter { ($0["key"] as Int?) == 1 }
+            guard !columns.isEmpty, columns.allSatisfy({ ($0["cid"] as Int? ?? -2) >= 0 }) else { continue }
+            let key: [String] = columns.map { $0["name"] }
+            guard !keys.contains(key) else { continue }
+            keys.append(key)
+            collations.append(
+                columns.map { column in
+                    let collation = (column["coll"] as String?) ?? "BINARY"
+                    return collation.uppercased() == "BINARY" ? nil : collation
+                })
         }
-        return RollupSQL.Uniqueness(rowidAlias: primaryKey.rowIDColumn, keys: keys)
+        // The primary key first when it is not the rowid (a TEXT id): its
+        // automatic index is in the list too, and comes out once.
+        if primaryKey.rowIDColumn == nil, primaryKey.columns != ["rowid"], let index = keys.firstIndex(of: primaryKey.columns) {
+            keys.insert(keys.remove(at: index), at: 0)
+            collations.insert(collations.remove(at: index), at: 0)
+        }
+        return RollupSQL.Uniqueness(rowidAlias: primaryKey.rowIDColumn, keys: keys, collations: collations)
     }
 
     /// Why no rollup answers `stat` (what `explain` prints for a stat that

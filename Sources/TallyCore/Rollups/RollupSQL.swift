@@ -166,6 +166,16 @@ enum RollupSQL {
         /// The rowid's alias (`id`), if the table has an INTEGER PRIMARY KEY.
         var rowidAlias: String?
         var keys: [[String]]
+        /// Each key column's collation when not BINARY (`NOCASE`), in the
+        /// shape of `keys`: the index compares with it, and so must the
+        /// triggers that find the rows a REPLACE deletes.
+        var collations: [[String?]] = []
+
+        /// ` COLLATE NOCASE` for key `i`'s column `j`, or nothing.
+        func collate(_ i: Int, _ j: Int) -> String {
+            guard collations.indices.contains(i), collations[i].indices.contains(j), let name = collations[i][j] else { return "" }
+            return " COLLATE \(name)"
+        }
     }
 
     /// The triggers of one base table: its change counter for every row
@@ -198,12 +208,16 @@ enum RollupSQL {
         let marks = marksTable(table)
         let columns = markColumns(rollups: rollups, uniqueness: uniqueness, base: base)
         let rowid = uniqueness.rowidAlias.map(base.identifier) ?? "rowid"
-        let keys = uniqueness.keys.map { key in key.map { (mark: base.mark(key: $0, uniqueness), column: base.identifier($0)) } }
+        let keys = uniqueness.keys.enumerated().map { i, key in
+            key.enumerated().map { j, column in
+                (mark: base.mark(key: column, uniqueness), column: base.identifier(column), collate: uniqueness.collate(i, j))
+            }
+        }
         // `m` collides with `row` on the rowid or on a UNIQUE key (NULLs never collide).
         func collides(_ m: String, _ row: String) -> String {
             (["\(m).rowid_ = \(row).\(rowid)"]
                 + keys.map { key in
-                    "(" + key.map { "\(m).\($0.mark) = \(row).\($0.column)" }.joined(separator: " AND ") + ")"
+                    "(" + key.map { "\(m).\($0.mark) = \(row).\($0.column)\($0.collate)" }.joined(separator: " AND ") + ")"
                 }).joined(separator: " OR ")
         }
         let remember = { (row: String, exceptOld: Bool) -> [String] in
@@ -211,7 +225,7 @@ enum RollupSQL {
             var condition =
                 (["rowid = \(row).\(rowid)"]
                 + keys.map { key in
-                    "(" + key.map { "\($0.column) = \(row).\($0.column)" }.joined(separator: " AND ") + ")"
+                    "(" + key.map { "\($0.column) = \(row).\($0.column)\($0.collate)" }.joined(separator: " AND ") + ")"
                 }).joined(separator: " OR ")
             if exceptOld { condition = "rowid <> OLD.\(rowid) AND (\(condition))" }
             return [

@@ -107,7 +107,7 @@ extension Rollups {
                 // `main.`: the trigger goes on the app's table even where a
                 // view of the same name shadows it (Rails' `bookings`);
                 // SQLite stores the statement without the schema name.
-                try db.execute(sql: trigger.sql.replacingOccurrences(of: "CREATE TRIGGER ", with: "CREATE TRIGGER main."))
+                try db.execute(sql: "CREATE TRIGGER main." + trigger.sql.dropFirst("CREATE TRIGGER ".count))
             }
         }
     }

@@ -33,7 +33,8 @@ package struct MappedSchema: Sendable, Hashable {
         return zones.sorted { $0.identifier < $1.identifier }.map(ZoneOffsetTable.of)
     }
 
-    /// A short stable digest of the map (FNV-1a of its JSON), computed once:
+    /// A short stable digest of the resolved map (FNV-1a of its tables and
+    /// columns with their conversion SQL), computed once:
     /// answers through different maps of the same file never share a cache
     /// entry, and every cache lookup names it.
     package let fingerprint: String
@@ -43,7 +44,14 @@ package struct MappedSchema: Sendable, Hashable {
         self.sources = sources
         self.absent = absent
         var hash: UInt64 = 0xCBF2_9CE4_8422_2325
-        for byte in map.json().utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3 }
+        // Of the resolved columns, not of the map: a column the map leaves
+        // out resolves to the app's same-named column only if the file has one.
+        let resolved = sources.keys.sorted().map { name in
+            let source = sources[name]!
+            return "\(name)=\(source.appTable):"
+                + source.columns.keys.sorted().map { "\($0)=\(source.expression($0, row: "r"))" }.joined(separator: ";")
+        }
+        for byte in resolved.joined(separator: "\n").utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3 }
         fingerprint = String(hash, radix: 36)
     }
 

@@ -37,11 +37,18 @@ extension SchemaMap.Column {
     /// With a `zone`, naive text (no `Z`, no `±HH:MM`) is a local time there,
     /// converted through the zone's offset table (`ZoneOffsetTable`).
     static func timestamp(_ x: String, format: SchemaMap.TimestampFormat, zone: Zone? = nil) -> String {
+        // Only text that starts with a date: `julianday()` also reads 'now'
+        // (the time of the read in a view, of the write in a trigger: they
+        // would disagree), a bare time, and a number as a Julian day.
+        let isDate = "\(x) GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]*'"
         let parsed = julianMilliseconds("julianday(\(x))")
-        var text = "WHEN 'text' THEN \(parsed)"
+        var text = "WHEN 'text' THEN CASE WHEN \(isDate) THEN \(parsed) END"
         if let zone {
-            let hasOffset = "rtrim(\(x)) GLOB '*[Zz]' OR rtrim(\(x)) GLOB '*[+-][0-9][0-9]:[0-9][0-9]'"
-            text = "WHEN 'text' THEN CASE WHEN \(hasOffset) THEN \(parsed) ELSE \(ZoneOffsetTable.of(zone).utc(parsed)) END"
+            let trimmed = "rtrim(\(x), ' ' || char(9, 10, 11, 12, 13))"
+            let hasOffset = "\(trimmed) GLOB '*[Zz]' OR \(trimmed) GLOB '*[+-][0-9][0-9]:[0-9][0-9]'"
+            text =
+                "WHEN 'text' THEN CASE WHEN NOT (\(isDate)) THEN NULL WHEN \(hasOffset) THEN \(parsed) "
+                + "ELSE \(ZoneOffsetTable.of(zone).utc(parsed)) END"
         }
         switch format {
         case .epochMilliseconds, .iso8601:

@@ -167,9 +167,13 @@ public struct SchemaMap: Sendable, Hashable {
                         throw Self.error(
                             at, "\"values\" applies to enum columns only (\(TallySchema.enumValues.keys.sorted().joined(separator: ", ")))")
                     }
-                    for (stored, tallyName) in column.values.sorted(by: { $0.key < $1.key }) where tallyName.isEmpty {
+                    // A name outside the enum is a typo ("COMPLETD") that would
+                    // silently move rows out of their group.
+                    for (stored, tallyName) in column.values.sorted(by: { $0.key < $1.key }) where !names.contains(tallyName) {
                         throw Self.error(
-                            at, "value \"\(stored.quotedForMessage())\" maps to an empty name (expected one of \(names.joined(separator: ", ")))")
+                            at,
+                            "value \"\(stored.quotedForMessage())\" maps to \"\(tallyName.quotedForMessage())\", "
+                                + "not one of Tally's names (\(names.joined(separator: ", ")))")
                     }
                 }
             }

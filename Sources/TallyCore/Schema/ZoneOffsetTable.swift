@@ -18,11 +18,16 @@ struct ZoneOffsetTable: Sendable {
     /// `(l, o)` rows in order of `l`.
     let rows: [(localStart: Int64, offset: Int64)]
 
-    /// The table's name: `tally_zone_Europe_Paris`.
+    /// The table's name: `tally_zone_Europe_Paris_<hash>`.
     var name: String { Self.name(for: zone) }
 
+    /// The identifier's letters and digits, then a hash of the whole
+    /// identifier: `Etc/GMT+5` and `Etc/GMT-5` get distinct tables.
     static func name(for zone: Zone) -> String {
-        "tally_zone_" + String(zone.identifier.map { $0.isASCII && ($0.isLetter || $0.isNumber) ? $0 : "_" })
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        for byte in zone.identifier.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3 }
+        return "tally_zone_" + String(zone.identifier.map { $0.isASCII && ($0.isLetter || $0.isNumber) ? $0 : "_" }) + "_"
+            + String(hash, radix: 36)
     }
 
     private static let cache = Locked<[String: ZoneOffsetTable]>([:])
