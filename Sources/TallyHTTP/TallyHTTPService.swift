@@ -45,11 +45,7 @@ public struct TallyHTTPService: Sendable {
     /// counters, this process's salt and the data version. Weak, because the
     /// body's `meta` differs between responses with the same numbers.
     func etag(key: String, stamp: StatsCache.Stamp?, dataVersion: Int64?) -> String? {
-        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
-        // Through a schema map, the same file's answers are another map's too.
-        let mapped = engine.database.mapping.map { "map:\($0.fingerprint)|" + key } ?? key
-        for byte in mapped.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3 }
-        let keyPart = String(hash, radix: 36)
+        let keyPart = FNV1a.base36(engine.database.cacheKey(key))
         if let stamp {
             let counters = stamp.counters.sorted { $0.key < $1.key }.map { String($0.value, radix: 36) }.joined(separator: ".")
             return "W/\"\(keyPart)-\(counters)\""

@@ -250,8 +250,7 @@ extension TallyEngine {
         compute: @escaping @Sendable () async throws -> (T, StatsCache.Stamp?)
     ) async throws -> Answered<T> {
         let started = ContinuousClock.now
-        // Answers through a schema map are another file's answers.
-        let key = database.mapping.map { "map:\($0.fingerprint)|" + key } ?? key
+        let key = database.cacheKey(key)
         var answered: Answered<T>
         if useCache, let cache, let lifetime {
             var load = compute

@@ -51,6 +51,13 @@ public final class TallyDatabase: Sendable {
     public var absent: [String] { mapping?.absent ?? [] }
     /// The map checked against the file.
     package let mapping: MappedSchema?
+
+    /// An answer's key as caches, the shared level and ETags name it:
+    /// through a schema map, prefixed with the map's fingerprint, since the
+    /// same file read through another map gives other answers.
+    package func cacheKey(_ key: String) -> String {
+        mapping.map { "map:\($0.fingerprint)|" + key } ?? key
+    }
     /// The journal mode an app's file had before it was opened for writing
     /// (`delete`, `truncate`, `persist`), restored by `close()`; nil for WAL
     /// and for Tally's own files.

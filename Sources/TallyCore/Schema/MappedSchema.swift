@@ -43,7 +43,6 @@ package struct MappedSchema: Sendable, Hashable {
         self.map = map
         self.sources = sources
         self.absent = absent
-        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
         // Of the resolved columns, not of the map: a column the map leaves
         // out resolves to the app's same-named column only if the file has one.
         let resolved = sources.keys.sorted().map { name in
@@ -51,8 +50,7 @@ package struct MappedSchema: Sendable, Hashable {
             return "\(name)=\(source.appTable):"
                 + source.columns.keys.sorted().map { "\($0)=\(source.expression($0, row: "r"))" }.joined(separator: ";")
         }
-        for byte in resolved.joined(separator: "\n").utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3 }
-        fingerprint = String(hash, radix: 36)
+        fingerprint = FNV1a.base36(resolved.joined(separator: "\n"))
     }
 
     /// Checks `map` against `db`'s main schema.

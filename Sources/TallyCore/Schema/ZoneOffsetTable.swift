@@ -24,10 +24,8 @@ struct ZoneOffsetTable: Sendable {
     /// The identifier's letters and digits, then a hash of the whole
     /// identifier: `Etc/GMT+5` and `Etc/GMT-5` get distinct tables.
     static func name(for zone: Zone) -> String {
-        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
-        for byte in zone.identifier.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3 }
-        return "tally_zone_" + String(zone.identifier.map { $0.isASCII && ($0.isLetter || $0.isNumber) ? $0 : "_" }) + "_"
-            + String(hash, radix: 36)
+        "tally_zone_" + String(zone.identifier.map { $0.isASCII && ($0.isLetter || $0.isNumber) ? $0 : "_" }) + "_"
+            + FNV1a.base36(zone.identifier)
     }
 
     private static let cache = Locked<[String: ZoneOffsetTable]>([:])
