@@ -234,7 +234,7 @@ public final class TallyDatabase: Sendable {
         configuration.busyMode = .timeout(settings.busyTimeout / .seconds(1))
         configuration.label = "tally.read"
         do {
-            let mapping = try schemaMap.map { try resolve($0, path: path) }
+            let mapping = try schemaMap.map { try resolve($0, path: path).mapping }
             if let mapping { prepareViews(&configuration, mapping) }
             let pool = try DatabasePool(path: path, configuration: configuration)
             try pool.read { db in try SchemaValidator.validate(db, path: path) }
@@ -244,22 +244,19 @@ public final class TallyDatabase: Sendable {
         }
     }
 
-    /// Checks a map against the file, on a connection of its own.
-    static func resolve(_ map: SchemaMap, path: String) throws -> MappedSchema {
+    /// Checks a map against the file, and reads its journal mode, on a
+    /// read-only connection of its own: nothing in the file changes.
+    static func resolve(_ map: SchemaMap, path: String) throws -> (mapping: MappedSchema, journalMode: String) {
         var configuration = Configuration()
         configuration.readonly = true
         let queue = try DatabaseQueue(path: path, configuration: configuration)
         defer { try? queue.close() }
-        return try queue.read { db in try MappedSchema.resolve(map, in: db, path: path) }
-    }
-
-    /// The file's journal mode, read without changing anything.
-    static func journalMode(of path: String) throws -> String {
-        var configuration = Configuration()
-        configuration.readonly = true
-        let queue = try DatabaseQueue(path: path, configuration: configuration)
-        defer { try? queue.close() }
-        return try queue.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "delete" }.lowercased()
+        return try queue.read { db in
+            (
+                try MappedSchema.resolve(map, in: db, path: path),
+                (try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "delete").lowercased()
+            )
+        }
     }
 
     /// Every connection of the pool gets the map's views when it opens.
@@ -332,8 +329,7 @@ public final class TallyDatabase: Sendable {
             configuration.maximumReaderCount = settings.maximumReaderCount
             configuration.label = "tally.write"
             do {
-                let mapping = try resolve(schemaMap, path: path)
-                let journalMode = try journalMode(of: path)
+                let (mapping, journalMode) = try resolve(schemaMap, path: path)
                 prepareViews(&configuration, mapping)
                 let pool = try DatabasePool(path: path, configuration: configuration)
                 try pool.read { db in try SchemaValidator.validate(db, path: path) }

@@ -53,7 +53,7 @@ public struct RollupDefinition: Sendable, Hashable, Codable {
 
         /// The constant as an SQL literal (a text quoted, quotes doubled).
         var literal: String {
-            if let text { return "'" + text.replacingOccurrences(of: "'", with: "''") + "'" }
+            if let text { return text.sqlLiteral }
             return String(integer ?? 0)
         }
     }

@@ -87,10 +87,11 @@ public enum IndexManager {
         return Status(documented: entries, extra: extra)
     }
 
-    /// Whether `table` is one of a schema map's temporary views (an app's
-    /// database) rather than a table.
+    /// Whether `table` names a view (a schema map's temporary view of an
+    /// app's table) rather than a table. From GRDB's schema cache, like the
+    /// index list: no statement once the connection knows its schema.
     static func isMappedView(_ table: String, in db: Database) throws -> Bool {
-        try Bool.fetchOne(db, sql: "SELECT 1 FROM sqlite_temp_master WHERE type = 'view' AND name = ?", arguments: [table]) == true
+        try db.viewExists(table)
     }
 
     /// Whether some index on `table` (documented or not) serves a range on

@@ -100,13 +100,13 @@ extension SchemaMap.Column {
         return expression + " ELSE \(x) END"
     }
 
-    /// A text as an SQL literal.
-    static func literal(_ text: String) -> String {
-        "'" + text.replacingOccurrences(of: "'", with: "''") + "'"
-    }
+    static func literal(_ text: String) -> String { text.sqlLiteral }
 }
 
 extension String {
     /// An SQL identifier, quoted (`"Booking"`, quotes doubled).
     var quotedIdentifier: String { "\"" + replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
+
+    /// A text as an SQL literal (`'it''s'`, quotes doubled).
+    var sqlLiteral: String { "'" + replacingOccurrences(of: "'", with: "''") + "'" }
 }
