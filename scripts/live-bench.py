@@ -78,8 +78,9 @@ print(json.dumps({'checks': checks, 'stale': stale}))
 """
 
 
-def serve(tally, db):
-    process = subprocess.Popen([tally, "serve", "--db", db, "--port", "0", "--log-level", "warning"],
+def serve(tally, db, extra=()):
+    """`tally serve` on a free port (with `extra` options); its process and port."""
+    process = subprocess.Popen([tally, "serve", "--db", db, "--port", "0", "--log-level", "warning", *extra],
                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     line = process.stdout.readline()
     match = re.search(r"http://[^ :]+:(\d+)", line)

@@ -67,15 +67,7 @@ def start_redis():
 
 
 def serve(tally, db, redis_port):
-    process = subprocess.Popen([tally, "serve", "--db", db, "--port", "0", "--log-level", "warning",
-                                "--cache-url", f"redis://127.0.0.1:{redis_port}"],
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    line = process.stdout.readline()
-    match = re.search(r"http://[^ :]+:(\d+)", line)
-    if not match:
-        process.kill()
-        sys.exit("tally serve did not start: " + line)
-    return process, int(match.group(1))
+    return live.serve(tally, db, ["--cache-url", f"redis://127.0.0.1:{redis_port}"])
 
 
 def request(port, path, etag=None):

@@ -16,6 +16,19 @@ struct SchemaMapCLITests {
         try CLITests.run(["python3", script] + arguments, executable: URL(fileURLWithPath: "/usr/bin/env"))
     }
 
+    /// `orm-fixtures.py build`: a fixture of `kind` in `directory`, with its
+    /// map beside it (`<path>.map.json`); returns its path.
+    static func build(
+        _ kind: String, seed: Int = 1, in directory: CLITests.Directory, sourceLocation: SourceLocation = #_sourceLocation
+    ) throws
+        -> String
+    {
+        let db = directory.file("\(kind).sqlite")
+        let built = try fixtures(["build", "--kind", kind, "--out", db, "--seed", String(seed)])
+        try #require(built.status == 0, "\(built.stderr)", sourceLocation: sourceLocation)
+        return db
+    }
+
     static func json(_ text: String) throws -> Any {
         try JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])
     }
@@ -101,9 +114,7 @@ struct SchemaMapCLITests {
     @Test("every strategy, through the hand-written map, equals the Python reference", arguments: ["prisma", "django", "rails", "rails-legacy"])
     func referenceAnswers(kind: String) throws {
         let directory = try CLITests.Directory()
-        let db = directory.file("\(kind).sqlite")
-        let built = try Self.fixtures(["build", "--kind", kind, "--out", db, "--seed", "3"])
-        try #require(built.status == 0, "\(built.stderr)")
+        let db = try Self.build(kind, seed: 3, in: directory)
         let before = try CLITests.fingerprint(db)
         for query in Self.revenueQueries {
             try Self.expectReferenceAnswers(db: db, map: db + ".map.json", strategies: ["single-pass", "grouped", "naive"], revenue: query)
@@ -122,9 +133,7 @@ struct SchemaMapCLITests {
     @Test("naive timestamps in a named zone (Django with USE_TZ = False): Tally and the reference (zoneinfo, fold=0) agree")
     func namedZone() throws {
         let directory = try CLITests.Directory()
-        let db = directory.file("django.sqlite")
-        let built = try Self.fixtures(["build", "--kind", "django", "--out", db, "--seed", "6"])
-        try #require(built.status == 0, "\(built.stderr)")
+        let db = try Self.build("django", seed: 6, in: directory)
         // The same rows, their naive text read as Paris wall-clock time.
         var map = try Self.json(String(contentsOfFile: db + ".map.json", encoding: .utf8)) as! [String: Any]
         var tables = map["tables"] as! [String: Any]
@@ -155,9 +164,7 @@ struct SchemaMapCLITests {
     @Test("guess: the starter map gives the reference answers unedited", arguments: ["prisma", "django", "rails", "rails-legacy"])
     func guessedMap(kind: String) throws {
         let directory = try CLITests.Directory()
-        let db = directory.file("\(kind).sqlite")
-        let built = try Self.fixtures(["build", "--kind", kind, "--out", db, "--seed", "4"])
-        try #require(built.status == 0, "\(built.stderr)")
+        let db = try Self.build(kind, seed: 4, in: directory)
         let guess = try CLITests.run(["schema-map", "guess", "--db", db])
         try #require(guess.status == 0, "\(guess.stderr)")
         #expect(guess.stderr.isEmpty)
@@ -176,10 +183,8 @@ struct SchemaMapCLITests {
     @Test("rollups on the app's tables: the app's writes keep them exact", arguments: ["prisma", "django", "rails-legacy"])
     func rollups(kind: String) throws {
         let directory = try CLITests.Directory()
-        let db = directory.file("\(kind).sqlite")
+        let db = try Self.build(kind, seed: 5, in: directory)
         let map = db + ".map.json"
-        let built = try Self.fixtures(["build", "--kind", kind, "--out", db, "--seed", "5"])
-        try #require(built.status == 0, "\(built.stderr)")
         let mode = "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('PRAGMA journal_mode').fetchone()[0])"
         let before = try CLITests.python(mode, [db]).stdout
         let enabled = try CLITests.run(["rollups", "enable", "--db", db, "--schema-map", map, "--format", "json"])
@@ -200,9 +205,7 @@ struct SchemaMapCLITests {
     @Test("a bad map or a map the file does not match: one line, exit 2 or 1")
     func badMaps() throws {
         let directory = try CLITests.Directory()
-        let db = directory.file("prisma.sqlite")
-        let built = try Self.fixtures(["build", "--kind", "prisma", "--out", db])
-        try #require(built.status == 0, "\(built.stderr)")
+        let db = try Self.build("prisma", in: directory)
         let typo = directory.file("typo.json")
         try #"{"tables": {"payments": {"table": "Payment", "columns": {"amount": {"column": "amount", "mony": "major"}}}}}"#
             .write(toFile: typo, atomically: true, encoding: .utf8)
