@@ -297,49 +297,7 @@ public final class TallyDatabase: Sendable {
         path: String, withIndexes: Bool = true, settings: PoolSettings = PoolSettings(),
         metricsFactory: (any MetricsFactory)? = nil
     ) throws -> TallyDatabase {
-        try openForWriting(path: path, withIndexes: withIndexes, schemaMap: nil, settings: settings, metricsFactory: metricsFactory)
-    }
-
-    /// Opens an app's own database for writing through a schema map: what
-    /// `tally rollups enable --schema-map` needs to install triggers on the
-    /// app's tables. The file must exist; Tally's schema is never created
-    /// in it.
-    ///
-    /// - throws: `TallyError` when the file is missing or does not match the map.
-    public static func openForWriting(
-        path: String, schemaMap: SchemaMap, settings: PoolSettings = PoolSettings(),
-        metricsFactory: (any MetricsFactory)? = nil
-    ) throws -> TallyDatabase {
-        try openForWriting(path: path, withIndexes: false, schemaMap: schemaMap, settings: settings, metricsFactory: metricsFactory)
-    }
-
-    static func openForWriting(
-        path: String, withIndexes: Bool, schemaMap: SchemaMap?, settings: PoolSettings,
-        metricsFactory: (any MetricsFactory)?
-    ) throws -> TallyDatabase {
         let state = try fileState(at: path)
-        if let schemaMap {
-            switch state {
-            case .missing: throw TallyError(.file, "no database at \(path)", path: path)
-            case .empty, .notSQLite: throw TallyError(.schema, "\(path) is not a SQLite database", path: path)
-            case .sqlite: break
-            }
-            var configuration = Configuration()
-            configuration.busyMode = .timeout(settings.busyTimeout / .seconds(1))
-            configuration.maximumReaderCount = settings.maximumReaderCount
-            configuration.label = "tally.write"
-            do {
-                let (mapping, journalMode) = try resolve(schemaMap, path: path)
-                prepareViews(&configuration, mapping)
-                let pool = try DatabasePool(path: path, configuration: configuration)
-                try pool.read { db in try SchemaValidator.validate(db, path: path) }
-                return try TallyDatabase(
-                    reader: pool, writer: pool, settings: settings, metricsFactory: metricsFactory, mapping: mapping,
-                    restoredJournalMode: ["delete", "truncate", "persist"].contains(journalMode) ? journalMode : nil)
-            } catch {
-                throw TallyError.wrapping(error, path: path)
-            }
-        }
         if state == .notSQLite {
             throw TallyError(.schema, "\(path) exists and is not a SQLite database; refusing to touch it", path: path)
         }
@@ -366,17 +324,51 @@ public final class TallyDatabase: Sendable {
                 throw TallyError.wrapping(error, path: path)
             }
         }
-        var configuration = Configuration()
-        configuration.busyMode = .timeout(settings.busyTimeout / .seconds(1))
-        configuration.maximumReaderCount = settings.maximumReaderCount
-        configuration.label = "tally.write"
         do {
-            let pool = try DatabasePool(path: path, configuration: configuration)
+            let pool = try DatabasePool(path: path, configuration: writerConfiguration(settings))
             if !hasContractTables { try TallySchema.migrator(withIndexes: withIndexes).migrate(pool) }
             return try TallyDatabase(reader: pool, writer: pool, settings: settings, metricsFactory: metricsFactory)
         } catch {
             throw TallyError.wrapping(error, path: path)
         }
+    }
+
+    /// Opens an app's own database for writing through a schema map: what
+    /// `tally rollups enable --schema-map` needs to install triggers on the
+    /// app's tables. The file must exist; Tally's schema is never created
+    /// in it.
+    ///
+    /// - throws: `TallyError` when the file is missing or does not match the map.
+    public static func openForWriting(
+        path: String, schemaMap: SchemaMap, settings: PoolSettings = PoolSettings(),
+        metricsFactory: (any MetricsFactory)? = nil
+    ) throws -> TallyDatabase {
+        switch try fileState(at: path) {
+        case .missing: throw TallyError(.file, "no database at \(path)", path: path)
+        case .empty, .notSQLite: throw TallyError(.schema, "\(path) is not a SQLite database", path: path)
+        case .sqlite: break
+        }
+        do {
+            let (mapping, journalMode) = try resolve(schemaMap, path: path)
+            var configuration = writerConfiguration(settings)
+            prepareViews(&configuration, mapping)
+            let pool = try DatabasePool(path: path, configuration: configuration)
+            try pool.read { db in try SchemaValidator.validate(db, path: path) }
+            return try TallyDatabase(
+                reader: pool, writer: pool, settings: settings, metricsFactory: metricsFactory, mapping: mapping,
+                restoredJournalMode: ["delete", "truncate", "persist"].contains(journalMode) ? journalMode : nil)
+        } catch {
+            throw TallyError.wrapping(error, path: path)
+        }
+    }
+
+    /// The writer pool's settings.
+    private static func writerConfiguration(_ settings: PoolSettings) -> Configuration {
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(settings.busyTimeout / .seconds(1))
+        configuration.maximumReaderCount = settings.maximumReaderCount
+        configuration.label = "tally.write"
+        return configuration
     }
 
     /// True when Tally's migrator has run on it, or when it already holds every table of

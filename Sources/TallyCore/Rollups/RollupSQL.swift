@@ -206,7 +206,7 @@ enum RollupSQL {
         ]
         guard !rollups.isEmpty else { return result }
         let marks = marksTable(table)
-        let columns = markColumns(rollups: rollups, uniqueness: uniqueness, base: base)
+        let marked = markSources(rollups: rollups, uniqueness: uniqueness, base: base)
         let rowid = uniqueness.rowidAlias.map(base.identifier) ?? "rowid"
         let keys = uniqueness.keys.enumerated().map { i, key in
             key.enumerated().map { j, column in
@@ -221,7 +221,7 @@ enum RollupSQL {
                 }).joined(separator: " OR ")
         }
         let remember = { (row: String, exceptOld: Bool) -> [String] in
-            let select = (["rowid"] + markSources(rollups: rollups, uniqueness: uniqueness, base: base).map(\.value)).joined(separator: ", ")
+            let select = (["rowid"] + marked.map(\.value)).joined(separator: ", ")
             var condition =
                 (["rowid = \(row).\(rowid)"]
                 + keys.map { key in
@@ -230,7 +230,7 @@ enum RollupSQL {
             if exceptOld { condition = "rowid <> OLD.\(rowid) AND (\(condition))" }
             return [
                 "DELETE FROM \(marks)",
-                "INSERT INTO \(marks) (\((["rowid_"] + columns).joined(separator: ", "))) SELECT \(select) FROM \(base.sql) WHERE \(condition)",
+                "INSERT INTO \(marks) (\((["rowid_"] + marked.map(\.mark)).joined(separator: ", "))) SELECT \(select) FROM \(base.sql) WHERE \(condition)",
             ]
         }
         let collisionPossible =
@@ -270,14 +270,10 @@ enum RollupSQL {
         return columns
     }
 
-    /// The columns the marks table keeps of a remembered row: the rollups'
-    /// columns (converted, under Tally's names), then the UNIQUE keys' (as
-    /// stored; in Tally's own schema they are the same columns).
-    static func markColumns(rollups: [RollupDefinition], uniqueness: Uniqueness, base: BaseTable) -> [String] {
-        markSources(rollups: rollups, uniqueness: uniqueness, base: base).map(\.mark)
-    }
-
-    /// Each column of the marks table and what fills it from the base table.
+    /// Each column of the marks table and what fills it from a remembered
+    /// row of the base table: the rollups' columns (converted, under Tally's
+    /// names), then the UNIQUE keys' (as stored; in Tally's own schema they
+    /// are the same columns).
     static func markSources(rollups: [RollupDefinition], uniqueness: Uniqueness, base: BaseTable) -> [(mark: String, value: String)] {
         var result: [(mark: String, value: String)] = []
         for column in markedRollupColumns(rollups) {
@@ -290,7 +286,7 @@ enum RollupSQL {
     }
 
     static func createMarks(base: BaseTable, rollups: [RollupDefinition], uniqueness: Uniqueness) -> String {
-        "CREATE TABLE \(marksTable(base.name)) (\((["rowid_"] + markColumns(rollups: rollups, uniqueness: uniqueness, base: base)).joined(separator: ", ")))"
+        "CREATE TABLE \(marksTable(base.name)) (\((["rowid_"] + markSources(rollups: rollups, uniqueness: uniqueness, base: base).map(\.mark)).joined(separator: ", ")))"
     }
 
     /// The table a rollup's triggers go on: Tally's own, or the app's table
@@ -303,8 +299,6 @@ enum RollupSQL {
         let sql: String
         /// The app's table, when mapped.
         let source: MappedSchema.Source?
-
-        static func native(_ name: String) -> BaseTable { BaseTable(name: name, sql: name, source: nil) }
 
         init(name: String, sql: String, source: MappedSchema.Source?) {
             self.name = name
