@@ -82,9 +82,11 @@ struct SchemaMapTests {
             "users": SchemaMap.Table("User", columns: ["isActive": SchemaMap.Column("active", boolean: true)]),
             "vehicles": SchemaMap.Table?.none,
         ])
-        let json = map.json(notes: ["bookings": "a \"note\"", "vehicles": "none", "bookings.price": "yen"])
+        let json = map.json(notes: ["bookings": "a \"note\"", "vehicles": "none", "bookings.price": "yen", "bookings.vehicleId": "gone"])
         let read = try SchemaMap(json: Data(json.utf8))
         #expect(read == map, "\(json)")
+        // Every note is written, those of what the app lacks too (beside the null).
+        for note in ["a \\\"note\\\"", "vehicles: none", "yen", "vehicleId: gone"] { #expect(json.contains(note), "\(note) in \(json)") }
     }
 
     // MARK: - Conversions, on every storage class

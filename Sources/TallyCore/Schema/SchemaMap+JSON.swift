@@ -117,19 +117,24 @@ extension SchemaMap {
             let data = (try? JSONSerialization.data(withJSONObject: text, options: [.fragmentsAllowed])) ?? Data("\"\"".utf8)
             return String(decoding: data, as: UTF8.self)
         }
-        var lines = ["{\"tables\": {"]
         var tableEntries: [String] = []
+        // JSON has no room for a note on a null: the notes of what the app
+        // lacks go in the enclosing object's note list.
+        var absentTableNotes: [String] = []
         for schema in TallySchema.tables {
             guard case .some(.some(let table)) = tables[schema.name] else {
                 tableEntries.append("  \(string(schema.name)): null")
+                if let note = notes[schema.name] { absentTableNotes.append("\(schema.name): \(note)") }
                 continue
             }
+            var tableNotes = notes[schema.name].map { [$0] } ?? []
             var columnEntries: [String] = []
             for name in schema.columns {
                 guard let mapped = table.columns[name] else { continue }
                 let columnNote = notes["\(schema.name).\(name)"]
                 guard let column = mapped else {
                     columnEntries.append("    \(string(name)): null")
+                    if let columnNote { tableNotes.append("\(name): \(columnNote)") }
                     continue
                 }
                 var fields = ["\"column\": \(string(column.column))"]
@@ -146,17 +151,20 @@ extension SchemaMap {
                 columnEntries.append(
                     fields.count == 1 ? "    \(string(name)): \(string(column.column))" : "    \(string(name)): {\(fields.joined(separator: ", "))}")
             }
+            let note: String
+            switch tableNotes.count {
+            case 0: note = ""
+            case 1: note = "\"note\": \(string(tableNotes[0])), "
+            default: note = "\"note\": [\(tableNotes.map(string).joined(separator: ", "))], "
+            }
             tableEntries.append(
-                "  \(string(schema.name)): {\(notes[schema.name].map { "\"note\": \(string($0)), " } ?? "")\"table\": \(string(table.table)), \"columns\": {\n"
+                "  \(string(schema.name)): {\(note)\"table\": \(string(table.table)), \"columns\": {\n"
                     + columnEntries.joined(separator: ",\n") + "}}")
         }
-        let absentNotes = TallySchema.tables.compactMap { schema -> String? in
-            guard case .some(.some) = tables[schema.name] else { return notes[schema.name].map { "\(schema.name): \($0)" } }
-            return nil
+        if !absentTableNotes.isEmpty {
+            tableEntries.insert("  \"note\": [\n    " + absentTableNotes.map(string).joined(separator: ",\n    ") + "]", at: 0)
         }
-        if !absentNotes.isEmpty { tableEntries.insert("  \"note\": [\n    " + absentNotes.map(string).joined(separator: ",\n    ") + "]", at: 0) }
-        lines.append(tableEntries.joined(separator: ",\n"))
-        lines.append("}}")
+        let lines = ["{\"tables\": {", tableEntries.joined(separator: ",\n"), "}}"]
         return lines.joined(separator: "\n") + "\n"
     }
 }
