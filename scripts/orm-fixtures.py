@@ -471,16 +471,19 @@ def grouped(rows, enum, key_index, measure):
     return {name: measure(groups.get(k, [])) for k, name in group_keys(groups.keys(), enum)}
 
 
+def flagged_section(rows, enum, flag, breakdown):
+    """{total, <flag>, <breakdown>: {key: {total, <flag>}}} over (key, flag) rows:
+    the users and vehicles sections."""
+    def counts(group):
+        return {"total": len(group), flag: sum(1 for r in group if is_on(r[1]))}
+    return {**counts(rows), breakdown: grouped(rows, enum, 0, counts)}
+
+
 def reference_dashboard(con, sources, absent):
     out = {}
     if "users" in sources:
         rows = list(sources["users"].rows(con, ["role", "isActive"]))
-        out["users"] = {
-            "total": len(rows),
-            "active": sum(1 for r in rows if is_on(r[1])),
-            "byRole": grouped(rows, "users.role", 0,
-                              lambda g: {"total": len(g), "active": sum(1 for r in g if is_on(r[1]))}),
-        }
+        out["users"] = flagged_section(rows, "users.role", "active", "byRole")
     if "drivers" in sources:
         total = available = 0
         ratings = SqlSum()
@@ -492,12 +495,7 @@ def reference_dashboard(con, sources, absent):
                           "averageRating": ratings.average}
     if "vehicles" in sources:
         rows = list(sources["vehicles"].rows(con, ["type", "isAvailable"]))
-        out["vehicles"] = {
-            "total": len(rows),
-            "available": sum(1 for r in rows if is_on(r[1])),
-            "byType": grouped(rows, "vehicles.type", 0,
-                              lambda g: {"total": len(g), "available": sum(1 for r in g if is_on(r[1]))}),
-        }
+        out["vehicles"] = flagged_section(rows, "vehicles.type", "available", "byType")
     if "bookings" in sources:
         status, service, total = {}, {}, 0
         for st, sv in sources["bookings"].rows(con, ["status", "serviceType"]):
