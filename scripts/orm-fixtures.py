@@ -16,7 +16,8 @@ so Swift tests can compare Tally's answers with them.
 
     python3 scripts/orm-fixtures.py reference --db FILE --map MAP \\
         [--period month] [--tz UTC] [--from YYYY-MM-DD] [--to YYYY-MM-DD]
-        Prints {"dashboard": {..., "absent": [...]}, "revenue": {...}} computed
+        Prints {"dashboard": {..., "absent": [...]}, "revenue": {...},
+        "modules": {organization id: {name, activeModules}} or null} computed
         from `SELECT *` of the app's tables, converted as MAP says. Revenue
         bucket starts, "from" and "to" are epoch milliseconds.
 
@@ -619,6 +620,21 @@ def parse_bound(text, tz, option):
         if ms is not None:
             return ms
     raise UsageError(f"invalid {option} '{text}'; expected YYYY-MM-DD or an ISO 8601 timestamp with offset")
+
+
+def reference_modules(con, sources):
+    """Active modules per organization (`tally modules`): every organization,
+    those without an active module too, keyed by its id as text."""
+    if "organizations" not in sources:
+        return None
+    active = {}
+    if "modules" in sources:
+        for organization, flag in sources["modules"].rows(con, ["organizationId", "isActive"]):
+            if is_on(flag):
+                key = (storage_class(organization), organization)
+                active[key] = active.get(key, 0) + 1
+    return {value_name(i): {"name": name, "activeModules": active.get((storage_class(i), i), 0)}
+            for i, name in sources["organizations"].rows(con, ["id", "name"])}
 
 
 def reference_revenue(con, sources, period, tz_name, from_text, to_text):
@@ -1619,7 +1635,8 @@ def main(argv=None):
         elif args.command == "reference":
             con, sources, absent = open_mapped(args.db, args.map)
             answer = {"dashboard": reference_dashboard(con, sources, absent),
-                      "revenue": reference_revenue(con, sources, args.period, args.tz, args.from_, args.to)}
+                      "revenue": reference_revenue(con, sources, args.period, args.tz, args.from_, args.to),
+                      "modules": reference_modules(con, sources)}
             con.close()
             print(json.dumps(answer, indent=2))
         elif args.command == "write":

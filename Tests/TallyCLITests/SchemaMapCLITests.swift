@@ -92,6 +92,20 @@ struct SchemaMapCLITests {
             let found = difference(dashboard, expected)
             #expect(found == nil, "dashboard \(strategy) vs reference: \(found ?? "")", sourceLocation: sourceLocation)
         }
+        // Module counts per organization, every strategy.
+        if let expectedModules = reference["modules"] as? [String: Any] {
+            for strategy in strategies.contains("rollup") ? ["rollup", "batched"] : ["batched", "per-org"] {
+                let m = try CLITests.run(["modules", "--db", db, "--schema-map", map, "--strategy", strategy, "--no-cache", "--format", "json"])
+                try #require(m.status == 0, "modules \(strategy): \(m.stderr)", sourceLocation: sourceLocation)
+                let organizations = (try json(m.stdout) as! [String: Any])["organizations"] as! [[String: Any]]
+                var byID: [String: Any] = [:]
+                for organization in organizations {
+                    byID[organization["id"] as! String] = ["name": organization["name"]!, "activeModules": organization["activeModules"]!]
+                }
+                let found = difference(byID, expectedModules)
+                #expect(found == nil, "modules \(strategy) vs reference: \(found ?? "")", sourceLocation: sourceLocation)
+            }
+        }
         let expectedRevenue = reference["revenue"] as! [String: Any]
         for strategy in strategies {
             let t = try CLITests.run(
