@@ -13,13 +13,14 @@ commit (must be 0). Then a second run kills Redis halfway: no request may fail.
 
     python3 scripts/shared-cache-bench.py tally-demo.sqlite --unloaded 1000
 
-measures instead what one shared-level hit costs with nothing else running: two
-instances, no writer, no wrk; for each of N distinct revenue answers, instance A
-computes and stores it, then instance B is asked twice in a row: its first
-answer is a shared-level hit (its own cache does not have it; `meta.sharedCache`
-says `hit`), its second an in-process hit. Prints the client-side latency of
-both (one keep-alive connection, medians and p99) and B's shared-operation
-histogram.
+measures instead what one shared-level hit costs without wrk: --instances
+servers (at least two), no writer unless `--unloaded-rate R` asks for one. For
+each of N distinct revenue answers, the first instance computes and stores it,
+then every other instance is asked twice in a row: its first answer is a
+shared-level hit (its own cache does not have it; `meta.sharedCache` says
+`hit`), its second an in-process hit. Prints the client-side latency of both
+(keep-alive connections, medians and p99) and the other instances'
+shared-operation histograms.
 
 Works on a copy of the file (rollups enabled on it). Needs a release build,
 redis-server, wrk, python3.
@@ -161,13 +162,19 @@ def run(args, db, kill_redis_after=None):
 
 
 def unloaded(args, db):
-    """Shared-level hits on instance B of answers instance A stored, one at a time."""
+    """Shared-level hits on the other instances of answers the first one
+    stored, one request at a time; with --unloaded-rate, under the live
+    writer at that rate."""
     redis, redis_port = start_redis()
-    servers = [serve(args.tally, db, redis_port) for _ in range(2)]
-    (a_port, b_port) = [port for _, port in servers]
+    servers = [serve(args.tally, db, redis_port) for _ in range(max(2, args.instances))]
+    a_port, other_ports = servers[0][1], [port for _, port in servers[1:]]
+    writer = None
+    if args.unloaded_rate > 0:
+        log = db + ".commits.log"
+        writer = subprocess.Popen([sys.executable, "-c", live.WRITER, db, str(args.unloaded_rate), "3600", log])
     try:
         a = http.client.HTTPConnection("127.0.0.1", a_port)
-        b = http.client.HTTPConnection("127.0.0.1", b_port)
+        others = [http.client.HTTPConnection("127.0.0.1", port) for port in other_ports]
 
         def get(conn, path):
             started = time.perf_counter()
@@ -178,16 +185,17 @@ def unloaded(args, db):
 
         shared, local, outcomes = [], [], {}
         for i in range(args.unloaded):
-            # A distinct closed range per request: a new key, computed once by A.
+            # A distinct closed range per request: a new key, computed once by the first instance.
             path = f"/api/revenue?period={args.period}&from=2024-01-01&to=2024-{1 + i // 28 % 12:02d}-{1 + i % 28:02d}T{i % 24:02d}:{i // 24 % 60:02d}:00Z&tz=UTC"
             get(a, path)
-            ms, status, body = get(b, path)
-            outcomes[body["meta"].get("sharedCache")] = outcomes.get(body["meta"].get("sharedCache"), 0) + 1
-            if status == 200 and body["meta"].get("sharedCache") == "hit":
-                shared.append(ms)
-            ms, status, body = get(b, path)
-            if status == 200 and body["meta"]["cache"] == "hit":
-                local.append(ms)
+            for b in others:
+                ms, status, body = get(b, path)
+                outcomes[body["meta"].get("sharedCache")] = outcomes.get(body["meta"].get("sharedCache"), 0) + 1
+                if status == 200 and body["meta"].get("sharedCache") == "hit":
+                    shared.append(ms)
+                ms, status, body = get(b, path)
+                if status == 200 and body["meta"]["cache"] == "hit":
+                    local.append(ms)
 
         def quantiles(samples):
             ordered = sorted(samples)
@@ -195,13 +203,22 @@ def unloaded(args, db):
                     "p99_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], 3),
                     "max_ms": round(ordered[-1], 3)} if ordered else {"n": 0}
 
-        values = metrics(b_port)
-        p99, operations = shared_quantile([values], 0.99)
-        p50, _ = shared_quantile([values], 0.5)
-        return {"B's first answer (shared-level hit)": quantiles(shared), "B's second answer (in-process hit)": quantiles(local),
-                "B's meta.sharedCache on first answers": outcomes,
-                "B's shared operations": {"n": operations, "p50_le_seconds": p50, "p99_le_seconds": p99}}
+        values = [metrics(port) for port in other_ports]
+        p99, operations = shared_quantile(values, 0.99)
+        p50, _ = shared_quantile(values, 0.5)
+        commits = None
+        if writer:
+            writer.terminate()
+            writer.wait()
+            commits = int((open(log).read().split() or ["0"])[-1])
+            os.remove(log)
+        return {"writer commits during the run": commits, "the others' first answer (shared-level hit)": quantiles(shared), "their second answer (in-process hit)": quantiles(local),
+                "their meta.sharedCache on first answers": outcomes,
+                "their shared operations": {"n": operations, "p50_le_seconds": p50, "p99_le_seconds": p99}}
     finally:
+        if writer and writer.poll() is None:
+            writer.terminate()
+            writer.wait()
         for process, _ in servers:
             process.send_signal(signal.SIGTERM)
             process.wait()
@@ -220,6 +237,8 @@ def main():
     parser.add_argument("--workdir", default=tempfile.gettempdir())
     parser.add_argument("--unloaded", type=int, default=0, metavar="N",
                         help="instead: N shared-level hits one at a time, nothing else running")
+    parser.add_argument("--unloaded-rate", type=float, default=0, metavar="R",
+                        help="with --unloaded: the live writer commits R times a second meanwhile")
     parser.add_argument("--period", default="day", help="with --unloaded: the revenue period (day: up to a year of buckets, month: up to 12)")
     args = parser.parse_args()
     for tool in ("wrk", "redis-server", "sqlite3"):
@@ -227,7 +246,8 @@ def main():
             sys.exit(f"{tool} is not installed")
     with live.working_copy(args.tally, args.db, args.workdir, "tally-shared-bench.sqlite") as copy:
         if args.unloaded:
-            print(f"`{' '.join(sys.argv)}`: two instances, one Redis, nothing else running")
+            print(f"`{' '.join(sys.argv)}`: {max(2, args.instances)} instances, one Redis, no wrk, "
+                  f"{'the live writer at ' + str(args.unloaded_rate) + ' commits/s' if args.unloaded_rate else 'no writer'}")
             print(json.dumps(unloaded(args, copy), indent=1))
             return
         print(f"`{' '.join(sys.argv)}`: {args.instances} instances, wrk -t1 -c{args.connections} -d{args.seconds}s on each")
