@@ -30,6 +30,26 @@ struct ChildProcessTests {
         #expect(count <= 5, "the child inherited \(count) descriptors")
     }
 
+    @Test("a child starts in the temporary directory or the one given, never wherever this process was moved")
+    func workingDirectory() async throws {
+        func pwd(_ directory: URL?) throws -> String {
+            let child = ChildProcess()
+            child.executableURL = URL(fileURLWithPath: "/bin/sh")
+            child.arguments = ["-c", "pwd -P"]
+            child.currentDirectoryURL = directory
+            let out = Pipe()
+            child.standardOutput = out
+            try child.run()
+            let output = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            child.waitUntilExit()
+            return output.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        let moved = try TemporaryDirectory(), given = try TemporaryDirectory()
+        let started = try await CurrentDirectory.with(moved.path("")) { try pwd(nil) }
+        #expect(started == FileManager.default.temporaryDirectory.resolvingSymlinksInPath().path)
+        #expect(try pwd(URL(fileURLWithPath: given.path(""))) == URL(fileURLWithPath: given.path("")).resolvingSymlinksInPath().path)
+    }
+
     @Test("exit codes and signals are reported as Process reports them")
     func statuses() throws {
         let exiting = ChildProcess()

@@ -31,6 +31,13 @@ public final class ChildProcess: @unchecked Sendable {
     public var arguments: [String] = []
     /// The child's environment; nil inherits this process's.
     public var environment: [String: String]?
+    /// The child's working directory. Nil is the temporary directory, not
+    /// this process's: the documentation tests move this process into a
+    /// directory of their own for a moment (`CurrentDirectory.with`) and
+    /// remove it afterwards, and a child started meanwhile by a concurrent
+    /// test would otherwise start in it (pyenv's `python3` shim then fails
+    /// with "cannot change working directory").
+    public var currentDirectoryURL: URL?
     /// A `Pipe`, a `FileHandle` (`FileHandle.nullDevice` for /dev/null), or
     /// nil to share this process's.
     public var standardInput: Any?
@@ -68,6 +75,7 @@ public final class ChildProcess: @unchecked Sendable {
             }
         }
         Self.addCloseFrom(&actions, 3)
+        try Self.addChdir(&actions, (currentDirectoryURL ?? FileManager.default.temporaryDirectory).path)
 
         // The child starts with no blocked signal and every signal at its
         // default action, whatever this process's threads have set.
@@ -139,6 +147,19 @@ public final class ChildProcess: @unchecked Sendable {
 
     private static func signalled(_ raw: Int32) -> Bool {
         (raw & 0x7f) != 0 && (raw & 0x7f) != 0x7f
+    }
+
+    /// `posix_spawn_file_actions_addchdir_np` (glibc 2.29+), looked up at run
+    /// time like `addCloseFrom`.
+    private static func addChdir(_ actions: UnsafeMutablePointer<posix_spawn_file_actions_t>, _ path: String) throws {
+        typealias Chdir = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, UnsafePointer<CChar>) -> Int32
+        #if canImport(Glibc)
+        guard let symbol = dlsym(nil, "posix_spawn_file_actions_addchdir_np") else {
+            throw ChildProcessError("this C library cannot set a child's working directory (glibc 2.29+ needed)")
+        }
+        let code = path.withCString { unsafeBitCast(symbol, to: Chdir.self)(actions, $0) }
+        guard code == 0 else { throw ChildProcessError("cannot start in \(path): \(String(cString: strerror(code)))") }
+        #endif
     }
 
     /// `posix_spawn_file_actions_addclosefrom_np` (glibc 2.34+), looked up at
