@@ -23,7 +23,8 @@ struct Tally: AsyncParsableCommand {
               tally init --db shop.sqlite
               tally generate --db shop.sqlite --bookings 100000
               tally dashboard --db shop.sqlite --format json
-              tally revenue --db shop.sqlite --period month --tz Europe/Paris --from 2025-01-01 --to 2026-01-01
+              tally revenue --db shop.sqlite --period month --tz Europe/Paris \\
+                --from 2025-01-01 --to 2026-01-01
               tally serve --db shop.sqlite --port 8080
             """,
         version: TallyVersion.current,

@@ -21,7 +21,7 @@ struct Bench: AsyncParsableCommand {
             the map, read-only: no copies, no index variants, no rollups (measure those on a copy with \
             `tally rollups enable --schema-map`).
 
-            Example:
+            Examples:
               tally bench --db tally-demo.sqlite --runs 5
               tally bench --db dev.db --schema-map dev.map.json
             """)

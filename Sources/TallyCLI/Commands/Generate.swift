@@ -9,7 +9,9 @@ struct Generate: AsyncParsableCommand {
             The same --bookings and --seed give byte-identical table contents on any machine. \
             Other tables scale from --bookings: users ≈ N/5, drivers ≈ N/50, vehicles ≈ drivers × 1.2, \
             0–2 payments per booking, organizations ≈ N/500 with 0–40 modules each. \
-            The file is created (with the schema) if missing; a database that already holds data is refused             (exit 1) unless --replace is given. Everything happens in one transaction: an interrupted run             leaves the file as it was.
+            The file is created (with the schema) if missing; a database that already holds data is \
+            refused (exit 1) unless --replace is given. Everything happens in one transaction: an \
+            interrupted run leaves the file as it was.
 
             Examples:
               tally generate --db shop.sqlite --bookings 100000

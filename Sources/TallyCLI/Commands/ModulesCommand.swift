@@ -9,7 +9,8 @@ struct ModulesCommand: AsyncParsableCommand {
         discussion: """
             Examples:
               tally modules --db shop.sqlite
-              tally modules --db shop.sqlite --org 1757366075154-i554z93kl --strategy per-org
+              tally modules --db shop.sqlite --org 1757366075154-i554z93kl \\
+                --strategy per-org
             """)
 
     @OptionGroup var database: DatabaseOption

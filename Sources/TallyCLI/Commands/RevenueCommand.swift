@@ -14,7 +14,8 @@ struct RevenueCommand: AsyncParsableCommand {
 
             Examples:
               tally revenue --db shop.sqlite --period month
-              tally revenue --db shop.sqlite --period week --tz Asia/Kolkata --from 2025-01-01 --to 2025-04-01
+              tally revenue --db shop.sqlite --period week --tz Asia/Kolkata \\
+                --from 2025-01-01 --to 2025-04-01
             """)
 
     @OptionGroup var database: DatabaseOption

@@ -17,17 +17,20 @@ struct RollupsCommand: AsyncParsableCommand {
             sqlite3 shell): a fresh answer then costs O(groups), not O(rows). The same triggers keep a \
             change counter per table, which cache keys and HTTP ETags use across processes.
 
-              enable   create tables, counters and triggers and fill them with one scan per table, in one
-                       transaction; running it again rebuilds them (the file must be writable)
+              enable   create tables, counters and triggers and fill them with one
+                       scan per table, in one transaction; running it again rebuilds
+                       them (the file must be writable)
               disable  remove all of it
-              status   each rollup, its rows, and whether it is intact (exit 1 if any is not)
-              verify   recompute every rollup from the base rows in one snapshot; print the differences
-                       (exit 1 on any)
+              status   each rollup, its rows, and whether it is intact (exit 1 if
+                       any is not)
+              verify   recompute every rollup from the base rows in one snapshot;
+                       print the differences (exit 1 on any)
 
             Examples:
               tally rollups enable --db shop.sqlite
               tally rollups verify --db shop.sqlite
-              tally rollups enable --db app.sqlite --schema-map app.map.json   (triggers on the app's own tables)
+              # triggers on the app's own tables:
+              tally rollups enable --db app.sqlite --schema-map app.map.json
             """)
 
     @Argument(help: "enable, disable, status or verify.")

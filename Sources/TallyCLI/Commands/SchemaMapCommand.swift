@@ -15,8 +15,9 @@ struct SchemaMapCommand: AsyncParsableCommand {
             major converted exactly to cents), booleans (1/0, 't'/'f', 'true'/'false') and enum values \
             (the app's 'completed' or Rails' 3 as COMPLETED). Nothing is written to the app's database.
 
-              guess   inspect the file (names by the Prisma, Django and Rails conventions, conversions by
-                      sampling the stored values) and print a map on stdout, with a "note" on every guess
+              guess   inspect the file (names by the Prisma, Django and Rails
+                      conventions, conversions by sampling the stored values) and
+                      print a map on stdout, with a "note" on every guess
 
             Examples:
               tally schema-map guess --db dev.db > dev.map.json
