@@ -169,6 +169,18 @@ struct CLITests {
         #expect(try Self.fingerprint(text) == before)
         #expect(!FileManager.default.fileExists(atPath: dir.file("absent.sqlite")))
         Self.expectOneLineError(try Self.run(["dashboard", "--db", dir.path]), status: 1, mentioning: ["directory"])
+
+        // An app's own database: the error says how Tally reads one.
+        let app = dir.file("app.sqlite")
+        let made = try Self.python(
+            "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute('CREATE TABLE \"Booking\" (id TEXT PRIMARY KEY)'); c.commit()", [app])
+        #expect(made.status == 0, "\(made.stderr)")
+        let appBefore = try Self.fingerprint(app)
+        for command in [["dashboard"], ["rollups", "status"], ["rollups", "enable"]] {
+            Self.expectOneLineError(
+                try Self.run(command + ["--db", app]), status: 1, mentioning: ["app.sqlite", "--schema-map", "tally schema-map guess --db"])
+        }
+        #expect(try Self.fingerprint(app) == appBefore)
     }
 
     @Test("a database missing payments.amount is an error naming the column")

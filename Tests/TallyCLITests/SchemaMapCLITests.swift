@@ -239,5 +239,13 @@ struct SchemaMapCLITests {
         CLITests.expectOneLineError(
             try CLITests.run(["revenue", "--db", db, "--schema-map", noPayments, "--period", "month"]), status: 1,
             mentioning: ["no payments table"])
+        // guess on a database with none of Tally's tables under any ORM's names.
+        let unrelated = directory.file("notes.sqlite")
+        let made = try CLITests.python(
+            "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute('CREATE TABLE notes (id, body)'); c.commit()", [unrelated])
+        #expect(made.status == 0, "\(made.stderr)")
+        let guess = try CLITests.run(["schema-map", "guess", "--db", unrelated])
+        CLITests.expectOneLineError(guess, status: 1, mentioning: ["notes.sqlite", "nothing to guess from"])
+        #expect(guess.stdout.isEmpty)
     }
 }

@@ -167,6 +167,25 @@ struct RegressionTests {
         #expect(page.bookings.count == 2)
     }
 
+    @Test("a status outside the enum, which the dashboard counts under its own key, pages like any other")
+    func pagesByUnknownStatus() async throws {
+        let dir = try TemporaryDirectory()
+        let database = try Self.database(
+            (0..<9).map { i in
+                "INSERT INTO bookings (userId, serviceType, status, price, scheduledDate, createdAt) VALUES (1, 'RIDE', '\(i % 3 == 0 ? "LOST" : "PENDING")', 1, 0, \(i));"
+            }.joined(separator: "\n"), foreign: true, in: dir)
+        let engine = TallyEngine(database: database, cache: .disabled)
+        #expect(try await engine.dashboard().bookings.byStatus["LOST"] == 3)
+        var ids: [Int64] = []
+        var cursor: String?
+        repeat {
+            let page = try await engine.bookingsPage(limit: 2, cursor: cursor, status: "LOST")
+            for booking in page.bookings { if case .value(.integer(let id)) = booking.id { ids.append(id) } }
+            cursor = page.nextCursor
+        } while cursor != nil
+        #expect(ids == [7, 4, 1])
+    }
+
     @Test("keyset pages reach rows whose sort value is NULL or text, each once")
     func pagesOverOddKeys() async throws {
         let dir = try TemporaryDirectory()

@@ -58,6 +58,8 @@ struct SchemaMapTests {
             ),
             (#"{"tables": []}"#, "schema map tables: expected an object"),
             (#"{"tables": {}"#, "schema map: not valid JSON"),
+            (#"{"tables": {}}"#, "schema map tables: maps none of Tally's tables"),
+            (#"{"tables": {"users": null, "payments": null}}"#, "schema map tables: maps none of Tally's tables"),
         ])
     func badMaps(json: String, message: String) {
         #expect {

@@ -111,6 +111,9 @@ extension TallyEngine {
 
     /// One page of bookings, newest first (not cached: pages are cheap
     /// index range reads).
+    ///
+    /// `status`, when given, keeps only the rows whose status is exactly
+    /// that value, in or outside the schema's enum.
     public func bookingsPage(limit: Int = 50, cursor: String? = nil, status: String? = nil) async throws -> BookingsPage {
         try BookingsPage.checkLimit(limit)
         return try await snapshot(kind: "bookings", strategy: .grouped, tables: ["bookings"]) { db, _, execution in

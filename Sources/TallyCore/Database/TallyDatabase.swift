@@ -311,14 +311,14 @@ public final class TallyDatabase: Sendable {
             configuration.readonly = true
             do {
                 let reader = try DatabaseQueue(path: path, configuration: configuration)
-                let (isTally, migrated) = try reader.read { db in
-                    (try isTallyDatabase(db), try db.tableExists("grdb_migrations"))
+                let (isTally, migrated, hint) = try reader.read { db in
+                    (try isTallyDatabase(db), try db.tableExists("grdb_migrations"), try SchemaValidator.mapHint(db, path: path))
                 }
                 let complete = try reader.read { db in try TallySchema.tables.allSatisfy { try db.tableExists($0.name) } }
                 hasContractTables = isTally && !migrated && complete
                 try reader.close()
                 if !isTally {
-                    throw TallyError(.schema, "\(path) is a SQLite database but not a Tally database; refusing to touch it", path: path)
+                    throw TallyError(.schema, "\(path) is a SQLite database but not a Tally database; refusing to touch it\(hint)", path: path)
                 }
             } catch {
                 throw TallyError.wrapping(error, path: path)

@@ -178,6 +178,10 @@ public struct SchemaMap: Sendable, Hashable {
                 }
             }
         }
+        // Every answer through such a map would be empty, and say nothing wrong.
+        guard tables.values.contains(where: { $0 != nil }) else {
+            throw Self.error("tables", "maps none of Tally's tables (\(TallySchema.tables.map(\.name).joined(separator: ", ")))")
+        }
     }
 
     static func error(_ entry: String, _ message: String) -> TallyError {

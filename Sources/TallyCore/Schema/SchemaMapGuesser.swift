@@ -29,7 +29,7 @@ public enum SchemaMapGuesser {
             }
             let queue = try DatabaseQueue(path: path, configuration: configuration)
             defer { try? queue.close() }
-            return try queue.read { db in try guess(in: db) }
+            return try queue.read { db in try guess(in: db, path: path) }
         } catch {
             throw TallyError.wrapping(error, path: path)
         }
@@ -42,7 +42,7 @@ public enum SchemaMapGuesser {
             || ["grdb_migrations", "_prisma_migrations", "schema_migrations", "ar_internal_metadata"].contains(lower)
     }
 
-    package static func guess(in db: Database) throws -> Guess {
+    package static func guess(in db: Database, path: String = "the database") throws -> Guess {
         let tables = try String.fetchAll(db, sql: "SELECT name FROM main.sqlite_master WHERE type = 'table' ORDER BY name")
             .filter { !isBookkeeping($0) }
         var notes: [String: String] = [:]
@@ -80,6 +80,14 @@ public enum SchemaMapGuesser {
                 if let note { notes["\(schema.name).\(name)"] = note }
             }
             mapped[schema.name] = SchemaMap.Table(appTable, columns: columns)
+        }
+        // A map of nothing would answer every question with nothing.
+        guard mapped.values.contains(where: { $0 != nil }) else {
+            throw TallyError(
+                .schema,
+                "\(path) has no table named like any of Tally's (\(TallySchema.tables.map(\.name).joined(separator: ", ")), "
+                    + "as Prisma, Django or Rails name them): nothing to guess from; write the map by hand "
+                    + "(README, \"Your existing database\")", path: path)
         }
         return Guess(map: try SchemaMap(tables: mapped), notes: notes)
     }
