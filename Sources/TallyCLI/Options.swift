@@ -64,13 +64,27 @@ extension Strategy: ExpressibleByArgument {}
 extension ModuleStrategy: ExpressibleByArgument {}
 extension Logger.Level: @retroactive ExpressibleByArgument {}
 
-/// What every reading command takes besides `--db`: logging, the slow-query
-/// warning, the cache.
-struct ReadingOptions: ParsableArguments {
+/// `--slow-query-ms`: the slow-query warning of one-shot reading commands
+/// (off unless given).
+struct SlowQueryOption: ParsableArguments {
     @Option(
         name: .long, parsing: .unconditional,
         help: "Warn on stderr when a computation takes longer than this many milliseconds, with its SQL and plans (off by default).")
     var slowQueryMs: Double?
+
+    func validate() throws {
+        if let slowQueryMs, !(slowQueryMs > 0 && slowQueryMs <= 3_600_000) {
+            throw ValidationError("--slow-query-ms must be a positive number of milliseconds, got \(slowQueryMs)")
+        }
+    }
+
+    var threshold: Duration? { slowQueryMs.map { .microseconds(Int64($0 * 1000)) } }
+}
+
+/// What every reading command takes besides `--db`: logging, the slow-query
+/// warning, the cache.
+struct ReadingOptions: ParsableArguments {
+    @OptionGroup var slowQuery: SlowQueryOption
 
     @Option(name: .long, help: "Log level on stderr: trace, debug, info, notice, warning (default), error or critical.")
     var logLevel: Logger.Level = .warning
@@ -80,13 +94,7 @@ struct ReadingOptions: ParsableArguments {
 
     @OptionGroup var map: SchemaMapOption
 
-    func validate() throws {
-        if let slowQueryMs, !(slowQueryMs > 0 && slowQueryMs <= 3_600_000) {
-            throw ValidationError("--slow-query-ms must be a positive number of milliseconds, got \(slowQueryMs)")
-        }
-    }
-
-    var slowQueryThreshold: Duration? { slowQueryMs.map { .microseconds(Int64($0 * 1000)) } }
+    var slowQueryThreshold: Duration? { slowQuery.threshold }
 
     /// Applies the log level (before any logger is made) and opens an engine
     /// over the file, read-only.

@@ -217,10 +217,26 @@ struct CLITests {
         ] {
             let r = try Self.run(command + ["--db", db])
             #expect(r.status == 0, "\(command): \(r.stderr)")
+            // Nothing on stderr but errors and warnings (bench's progress is for a terminal).
+            #expect(r.stderr.isEmpty, "\(command): \(r.stderr)")
             #expect(try Self.fingerprint(db) == before, "\(command) changed the file")
             #expect(!FileManager.default.fileExists(atPath: db + "-wal"), "\(command) left a -wal")
             #expect(!FileManager.default.fileExists(atPath: db + "-shm"), "\(command) left a -shm")
         }
+    }
+
+    @Test("report takes --slow-query-ms, as every reading command that computes does")
+    func reportSlowQueries() throws {
+        let dir = try Directory()
+        let db = dir.file("s.sqlite")
+        #expect(try Self.run(["generate", "--db", db, "--bookings", "300"]).status == 0)
+        let quiet = try Self.run(["report", "--db", db, "--out", dir.file("a.html")])
+        #expect(quiet.status == 0 && quiet.stderr.isEmpty, "\(quiet.stderr)")
+        let slow = try Self.run(["report", "--db", db, "--out", dir.file("b.html"), "--slow-query-ms", "0.000001"])
+        #expect(slow.status == 0, "\(slow.stderr)")
+        #expect(slow.stderr.contains("slow query") && slow.stderr.contains("kind=report"), "\(slow.stderr)")
+        Self.expectOneLineError(
+            try Self.run(["report", "--db", db, "--out", dir.file("c.html"), "--slow-query-ms", "0"]), status: 2, mentioning: ["--slow-query-ms"])
     }
 
     @Test("the dashboard's JSON has the contract's shape")

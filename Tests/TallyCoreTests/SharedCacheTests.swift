@@ -35,6 +35,7 @@ struct SharedCacheTests {
             try SharedCacheLevel(store: MemoryAnswerStore(), database: database)
         }
         #expect(error?.kind == .state && error?.message.contains("tally rollups enable") == true)
+        #expect(error?.message.contains("--shared-cache-ttl-only") == true)
         let level = try SharedCacheLevel(store: MemoryAnswerStore(), mode: .ttlOnly, database: database)
         #expect(level.storeKey("k", stamp: nil) == "tally:v1:ttl:k")
     }

@@ -37,6 +37,12 @@ struct Explain: AsyncParsableCommand {
             }
         case .table:
             for s in statements {
+                // A stat that runs no statement (kept by the scan, or over a
+                // table the app lacks): the reason is the whole entry.
+                guard !s.sql.isEmpty else {
+                    print("[\(s.strategy)] \(s.purpose): \(s.plan.joined(separator: "; "))")
+                    continue
+                }
                 let index = s.indexes.isEmpty ? "no index" : (s.covering ? "covering index " : "index ") + s.indexes.joined(separator: ", ")
                 var notes = [index]
                 if s.tempBTree { notes.append("temp B-tree") }

@@ -38,6 +38,8 @@ struct Report: AsyncParsableCommand {
     @Flag(name: .long, help: "Print nothing on success.")
     var quiet = false
 
+    @OptionGroup var slowQuery: SlowQueryOption
+
     /// The format from `--format`, or from `--out`'s extension.
     func resolvedFormat() throws -> Format {
         if let format { return format }
@@ -64,7 +66,7 @@ struct Report: AsyncParsableCommand {
         let data: ReportData
         do {
             data = try await ReportData.collect(
-                engine: TallyEngine(database: db, cache: .disabled), query: query,
+                engine: TallyEngine(database: db, cache: .disabled, slowQueryThreshold: slowQuery.threshold), query: query,
                 databaseName: (database.db as NSString).lastPathComponent,
                 tallyVersion: TallyVersion.current)
         } catch {

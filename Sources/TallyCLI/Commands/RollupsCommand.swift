@@ -67,7 +67,7 @@ struct RollupsCommand: AsyncParsableCommand {
             do { report = try await Rollups.status(of: db) } catch { throw TallyError.wrapping(error, path: database.db) }
             try show(report, note: report.enabled ? nil : "rollups are not enabled (run `tally rollups enable --db \(database.db)`)")
             if report.enabled, !report.allIntact {
-                let broken = report.rollups.filter { $0.state != "intact" }
+                let broken = report.rollups.filter { $0.state != "intact" && $0.state != Rollups.Status.absent }
                 throw TallyError(
                     .state, "\(broken.count) rollup(s) not intact: " + (broken.first.map { "\($0.name): \($0.state)" } ?? "counters missing"))
             }
@@ -106,7 +106,9 @@ struct RollupsCommand: AsyncParsableCommand {
             var table = TextTable(["rollup", "table", "groups", "bucket", "sums", "rows", "state"], rightAligned: [5])
             for r in report.rollups {
                 table.add([
-                    r.name, r.table + (r.filters.isEmpty ? "" : " where " + r.filters.joined(separator: " and ")),
+                    r.name,
+                    r.table + (r.appTable.flatMap { $0 == r.table ? nil : " (\"\($0)\")" } ?? "")
+                        + (r.filters.isEmpty ? "" : " where " + r.filters.joined(separator: " and ")),
                     r.groupBy.joined(separator: ", "), r.bucket.map { "\($0) (15 min)" } ?? "", r.sums.joined(separator: ", "),
                     grouped(Int64(r.rows)), r.state,
                 ])

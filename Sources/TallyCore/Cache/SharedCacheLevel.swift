@@ -128,7 +128,8 @@ public final class SharedCacheLevel: Sendable {
             throw TallyError(
                 .state,
                 "\(database.path) has no change counters, so a shared cache cannot be exact across processes; "
-                    + "run `tally rollups enable --db \(database.path)` first (or ask for a TTL-only shared cache explicitly)",
+                    + "run `tally rollups enable --db \(database.path)` first (or accept shared answers up to their TTL old: "
+                    + "mode .ttlOnly, `tally serve --shared-cache-ttl-only`)",
                 path: database.path)
         }
         self.store = store

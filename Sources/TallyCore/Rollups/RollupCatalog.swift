@@ -77,7 +77,12 @@ package struct RollupCatalog: Sendable {
             } else if let missing = expected[r.table]?.first(where: { found[$0.key] == nil }) {
                 problem = "trigger \(missing.key) on \(r.table) is missing"
             } else if let changed = expected[r.table]?.first(where: { found[$0.key] != $0.value }) {
-                problem = "trigger \(changed.key) on \(r.table) differs from what this Tally creates"
+                problem =
+                    "trigger \(changed.key) on \(r.table) differs from what this Tally creates"
+                    + (mapping == nil
+                        ? " (made by another version, or edited): run `tally rollups enable` again"
+                        : " through this schema map (enabled through another map, or edited): "
+                            + "run `tally rollups enable --schema-map` with this map again")
             }
             return Entry(definition: r, version: entry.version, problem: problem)
         }

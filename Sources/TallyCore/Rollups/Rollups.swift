@@ -24,8 +24,16 @@ extension Rollups {
         public let filters: [String]
         /// Rows in its table (groups × buckets kept).
         public let rows: Int
-        /// `intact`, or why it is not used.
+        /// `intact`; `absent` when an app's database (read through a schema
+        /// map) has no such table, so the rollup stays empty and nothing
+        /// reads it; or why it is not used.
         public let state: String
+        /// The app's table whose triggers keep it, when the database is
+        /// read through a schema map (`"Booking"`); nil otherwise.
+        public var appTable: String?
+
+        /// The state of a rollup over a table an app's database lacks.
+        public static let absent = "absent"
     }
 
     /// The report of `status`.
@@ -34,7 +42,7 @@ extension Rollups {
         /// Whether the per-table change counters exist.
         public let counters: Bool
         public let rollups: [Status]
-        public var allIntact: Bool { enabled && counters && rollups.allSatisfy { $0.state == "intact" } }
+        public var allIntact: Bool { enabled && counters && rollups.allSatisfy { $0.state == "intact" || $0.state == Status.absent } }
     }
 
     /// Creates the rollup tables, the change counters and the triggers, and
@@ -154,9 +162,12 @@ extension Rollups {
         let rollups = try catalog.entries.map { entry in
             let r = entry.definition
             let rows = try db.tableExists(r.tableName) ? (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(r.tableName)") ?? 0) : 0
+            let appTable = mapping?.sources[r.table]?.appTable
+            let absent = mapping != nil && appTable == nil
             return Status(
                 name: r.name, table: r.table, groupBy: r.groupBy, bucket: r.bucketColumn, sums: r.sums,
-                filters: r.filters.map { "\($0.column) = \($0.literal)" }, rows: rows, state: entry.problem ?? "intact")
+                filters: r.filters.map { "\($0.column) = \($0.literal)" }, rows: rows,
+                state: entry.problem ?? (absent ? Status.absent : "intact"), appTable: appTable)
         }
         return Report(enabled: try db.tableExists(RollupSQL.catalogTable), counters: catalog.hasCounters, rollups: rollups)
     }
