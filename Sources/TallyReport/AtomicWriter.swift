@@ -22,34 +22,45 @@ public enum AtomicWriter {
         }
     }
 
-    /// Writes several files into `directory`, replacing it as a whole.
+    /// Writes several files into the directory at `path`, creating it (not
+    /// its parents) when missing.
+    ///
+    /// Only the named files are replaced, each atomically: every other file
+    /// in the directory stays (the directory may be `.`, or hold the
+    /// database being reported on). All contents are written to temporary
+    /// names first and renamed into place after, so a failure while writing
+    /// leaves every previous file as it was.
     public static func writeDirectory(_ files: [String: String], to path: String) throws {
         let url = URL(fileURLWithPath: path)
-        try checkDirectory(url.deletingLastPathComponent().path)
         var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue {
-            throw TallyError(.file, "\(path) exists and is not a directory")
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
+            guard isDirectory.boolValue else { throw TallyError(.file, "\(path) exists and is not a directory") }
+        } else {
+            try checkDirectory(url.deletingLastPathComponent().path)
+            do {
+                try FileManager.default.createDirectory(at: url, withIntermediateDirectories: false)
+            } catch {
+                throw TallyError(.file, "cannot create the directory \(path): \(error.localizedDescription)")
+            }
         }
         let suffix = "tmp-\(ProcessInfo.processInfo.processIdentifier)"
-        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(suffix)")
-        let old = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).old-\(suffix)")
+        var written: [(temporary: URL, final: URL)] = []
         do {
-            try? FileManager.default.removeItem(at: temporary)
-            try FileManager.default.createDirectory(at: temporary, withIntermediateDirectories: false)
-            for (name, contents) in files {
-                try Data(contents.utf8).write(to: temporary.appendingPathComponent(name))
+            for (name, contents) in files.sorted(by: { $0.key < $1.key }) {
+                let final = url.appendingPathComponent(name)
+                let temporary = url.appendingPathComponent(".\(name).\(suffix)")
+                try Data(contents.utf8).write(to: temporary)
+                written.append((temporary, final))
             }
-            let existed = FileManager.default.fileExists(atPath: path)
-            if existed { try FileManager.default.moveItem(at: url, to: old) }
-            guard rename(temporary.path, path) == 0 else {
-                if existed { try? FileManager.default.moveItem(at: old, to: url) }
-                throw TallyError(.file, "cannot write \(path): \(String(cString: strerror(errno)))")
+            for file in written {
+                guard rename(file.temporary.path, file.final.path) == 0 else {
+                    throw TallyError(.file, "cannot write \(file.final.path): \(String(cString: strerror(errno)))")
+                }
             }
-            if existed { try? FileManager.default.removeItem(at: old) }
         } catch {
-            try? FileManager.default.removeItem(at: temporary)
+            for file in written { try? FileManager.default.removeItem(at: file.temporary) }
             if let error = error as? TallyError { throw error }
-            throw TallyError(.file, "cannot write \(path): \(error.localizedDescription)")
+            throw TallyError(.file, "cannot write into \(path): \(error.localizedDescription)")
         }
     }
 

@@ -232,7 +232,7 @@ struct ReportTests {
         #expect(other.replacingOccurrences(of: "2027-01-15T09:00:00Z", with: "2027-01-15T08:00:00Z") == first)
     }
 
-    @Test("writes are atomic: a failed write leaves nothing, a directory of CSVs is replaced whole")
+    @Test("writes are atomic: a failed write leaves nothing; CSV files replace their own names only")
     func atomicWrites() throws {
         let dir = try TemporaryDirectory()
         #expect(throws: TallyError.self) { try AtomicWriter.write("x", to: dir.path("missing/r.html")) }
@@ -241,9 +241,21 @@ struct ReportTests {
         try AtomicWriter.write("two", to: dir.path("r.html"))
         #expect(try String(contentsOfFile: dir.path("r.html"), encoding: .utf8) == "two")
         try AtomicWriter.writeDirectory(["a.csv": "1", "b.csv": "2"], to: dir.path("csv"))
+        // The user's own files in the directory (the database itself, notes) stay.
+        try Data("keep".utf8).write(to: URL(fileURLWithPath: dir.path("csv/shop.sqlite")))
         try AtomicWriter.writeDirectory(["a.csv": "3"], to: dir.path("csv"))
-        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path("csv")) == ["a.csv"])
-        let leftovers = try FileManager.default.contentsOfDirectory(atPath: dir.url.path).filter { $0.hasPrefix(".") }
-        #expect(leftovers.isEmpty)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path("csv")).sorted() == ["a.csv", "b.csv", "shop.sqlite"])
+        #expect(try String(contentsOfFile: dir.path("csv/a.csv"), encoding: .utf8) == "3")
+        #expect(try String(contentsOfFile: dir.path("csv/shop.sqlite"), encoding: .utf8) == "keep")
+        // A directory given as its own path, or as a file that is not one.
+        try AtomicWriter.writeDirectory(["c.csv": "4"], to: dir.path("csv/."))
+        #expect(try String(contentsOfFile: dir.path("csv/c.csv"), encoding: .utf8) == "4")
+        #expect(throws: TallyError.self) { try AtomicWriter.writeDirectory(["d.csv": "5"], to: dir.path("r.html")) }
+        #expect(throws: TallyError.self) { try AtomicWriter.writeDirectory(["d.csv": "5"], to: dir.path("missing/csv")) }
+        #expect(!FileManager.default.fileExists(atPath: dir.path("missing")))
+        for directory in [dir.url.path, dir.path("csv")] {
+            let leftovers = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasPrefix(".") }
+            #expect(leftovers.isEmpty)
+        }
     }
 }

@@ -11,8 +11,10 @@ struct Report: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Write an offline report: one self-contained HTML page with charts, Markdown, or CSV files.",
         discussion: """
-            Fit for cron: exit 0 on success, 1 with one line on stderr on failure; the output is written \
-            atomically (a temporary file renamed into place), so a failed run never leaves half a report. \
+            Fit for cron: exit 0 on success, 1 with one line on stderr on failure (2 for bad usage); \
+            the output is written atomically (a temporary file renamed into place), so a failed run never \
+            leaves half a report. CSV files go into the directory (created if missing), replacing only \
+            their own names: other files there stay. \
             The same data and options give the same report apart from its generation time. --format \
             defaults from --out's extension, case-insensitively: .html or .htm for HTML, .md or .markdown \
             for Markdown, a path ending in / or without an extension for a directory of CSV files; any \
