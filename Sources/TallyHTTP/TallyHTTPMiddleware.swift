@@ -36,10 +36,12 @@ public struct TallyHTTPMiddleware<Context: RequestContext>: RouterMiddleware {
         do {
             response = try await next(request, context)
         } catch let error as any HTTPResponseError {
-            if error.status == .notFound, knownPaths.contains(request.uri.path) {
-                response = TallyRoutes<Context>.methodNotAllowed()
-            } else if let tally = error as? TallyError {
+            if let tally = error as? TallyError {
+                // Before the router's own not-found: a TallyError names what
+                // the answer lacks (an organization), not a missing route.
                 response = try tally.response(from: request, context: context)
+            } else if error.status == .notFound, knownPaths.contains(request.uri.path) {
+                response = TallyRoutes<Context>.methodNotAllowed()
             } else if error.status == .notFound {
                 response = JSONBody.error(.notFound, "no such resource: \(request.uri.path.quotedForMessage(limit: 80))")
             } else {

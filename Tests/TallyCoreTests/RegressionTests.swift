@@ -186,6 +186,42 @@ struct RegressionTests {
         #expect(ids == [7, 4, 1])
     }
 
+    @Test("organization ids stored as a blob, NULL or the text 'null' page with SQL's module counts, each its own")
+    func organizationsWithOddIds() async throws {
+        let dir = try TemporaryDirectory()
+        let database = try Self.database(
+            """
+            INSERT INTO organizations (id, name, createdAt) VALUES (x'6f7267', 'blob', 0), (NULL, 'no id', 0), ('null', 'text null', 0), ('a', 'A', 0);
+            INSERT INTO modules (organizationId, key, isActive, createdAt) VALUES
+              (x'6f7267', 'k', 1, 0), ('org', 'k', 1, 0), (NULL, 'k', 1, 0), ('null', 'k', 1, 0), ('null', 'l', 1, 0), ('a', 'k', 0, 0);
+            """, foreign: true, in: dir)
+        let expected = try await database.reader.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT name, (SELECT count(*) FROM modules m WHERE m.organizationId = o.id AND m.isActive = 1)
+                    FROM organizations o ORDER BY name
+                    """
+            ).map { ($0[0] as String, $0[1] as Int64) }
+        }
+        #expect(expected.map(\.1) == [0, 1, 0, 2], "A 0, blob 1, no id 0, text null 2")
+        var seen: [(String, Int64)] = []
+        var cursor: String?
+        repeat {
+            let page = try await TallyEngine(database: database, cache: .disabled).organizationsPage(limit: 1, cursor: cursor)
+            seen += page.organizations.map { ($0.name ?? "", $0.activeModules) }
+            cursor = page.nextCursor
+        } while cursor != nil
+        seen.sort { $0.0 < $1.0 }
+        #expect(seen.map(\.0) == expected.map(\.0))
+        #expect(seen.map(\.1) == expected.map(\.1))
+        for strategy in ModuleStrategy.allCases where strategy != .rollup {
+            let all = try await TallyEngine(database: database, cache: .disabled).moduleCounts(strategy: strategy).organizations
+            let counts: [Int64] = all.sorted { ($0.name ?? "") < ($1.name ?? "") }.map(\.activeModules)
+            #expect(counts == expected.map(\.1), "\(strategy)")
+        }
+    }
+
     @Test("keyset pages reach rows whose sort value is NULL or text, each once")
     func pagesOverOddKeys() async throws {
         let dir = try TemporaryDirectory()

@@ -49,11 +49,17 @@ public struct ModuleCounts: Codable, Sendable, Equatable {
     /// - parameter ids: the organizations to count, in any order, or nil for all.
     /// - throws: `TallyError.Kind.notFound` naming an organization that does not exist.
     static func compute(ids: [String]?, strategy: Strategy, in db: Database, execution: Execution) throws -> [Organization] {
+        try compute(keys: ids.map { $0.map { StatValue.text($0) } }, strategy: strategy, in: db, execution: execution)
+    }
+
+    /// The same for ids as stored (a page's: a foreign file's id may be a
+    /// blob, a number or NULL, which a text id would not find).
+    static func compute(keys ids: [StatValue]?, strategy: Strategy, in db: Database, execution: Execution) throws -> [Organization] {
         let organizations = try list(ids: ids, in: db, execution: execution)
         if let ids {
-            let found = Set(organizations.map { $0.id.description })
+            let found = Set(organizations.map(\.id))
             if let missing = ids.first(where: { !found.contains($0) }) {
-                throw TallyError(.notFound, "unknown organization '\(missing.quotedForMessage())'")
+                throw TallyError(.notFound, "unknown organization '\(missing.description.quotedForMessage())'")
             }
         }
         // The N+1 pattern counts each listed organization; the others count
@@ -69,12 +75,16 @@ public struct ModuleCounts: Codable, Sendable, Equatable {
             if case .integer(let n) = values[0] { counts[key.values[0], default: 0] &+= n }
         }
         return organizations.map { organization in
-            Organization(id: organization.id.description, name: organization.name, activeModules: counts[organization.id] ?? 0)
+            // As SQL's `modules.organizationId = organizations.id`: a NULL id
+            // matches no module (the NULL group is modules without one).
+            Organization(
+                id: organization.id.description, name: organization.name,
+                activeModules: organization.id == .null ? 0 : counts[organization.id] ?? 0)
         }
     }
 
     /// `SELECT id, name FROM organizations [WHERE id IN (…)] ORDER BY id`.
-    static func list(ids: [String]?, in db: Database, execution: Execution) throws -> [(id: StatValue, name: String?)] {
+    static func list(ids: [StatValue]?, in db: Database, execution: Execution) throws -> [(id: StatValue, name: String?)] {
         func fetch(_ sql: String, _ arguments: StatementArguments) throws -> [(id: StatValue, name: String?)] {
             try execution.checkCancellation()
             execution.ran()
@@ -84,8 +94,10 @@ public struct ModuleCounts: Codable, Sendable, Equatable {
             }
         }
         guard let ids else { return try fetch("SELECT id, name FROM organizations ORDER BY id", []) }
-        let unique = Array(Set(ids)).sorted()
+        let unique = Array(Set(ids)).filter { $0 != .null }.sorted()
         var result: [(id: StatValue, name: String?)] = []
+        // `IN (NULL)` finds nothing: a NULL id (a file without NOT NULL) is looked for as such.
+        if ids.contains(.null) { result += try fetch("SELECT id, name FROM organizations WHERE id IS NULL", []) }
         for start in stride(from: 0, to: unique.count, by: chunkSize) {
             let chunk = unique[start..<min(start + chunkSize, unique.count)]
             let sql = "SELECT id, name FROM organizations WHERE id IN (\(chunk.map { _ in "?" }.joined(separator: ", "))) ORDER BY id"
