@@ -238,6 +238,101 @@ struct RollupTests {
         #expect(sameNumbers(answer, fresh))
     }
 
+    @Test("an infinite amount or rating, added then removed, leaves the rollup exact; an order-dependent SUM overflow reads the scan")
+    func valuesOnlyAScanReads() async throws {
+        let dir = try TemporaryDirectory()
+        let path = dir.path("f.sqlite")
+        var configuration = Configuration()
+        configuration.foreignKeysEnabled = false
+        let queue = try DatabaseQueue(path: path, configuration: configuration)
+        try await queue.write { db in
+            try db.execute(sql: foreignSchemaSQL)
+            try db.execute(
+                sql: """
+                    INSERT INTO drivers (userId, isAvailable, rating, createdAt) VALUES (1, 1, 4.5, 0), (2, 1, 3.0, 0), (3, 0, NULL, 0);
+                    INSERT INTO payments (bookingId, amount, status, createdAt) VALUES (1, 700, 'COMPLETED', 1704067200000);
+                    """)
+        }
+        let writer = try TallyDatabase.openForWriting(path: path)
+        try Rollups.enable(on: writer)
+        let database = try TallyDatabase.openReadOnly(path: path)
+        let engine = TallyEngine(database: database, cache: .disabled)
+        func expectRollupExact(_ comment: Comment, strategy expected: String = "rollup") async throws {
+            #expect(try await Rollups.verify(database) == [], comment)
+            let answer = try await engine.dashboard(strategy: .rollup)
+            let fresh = try await database.reader.read { try referenceDashboard($0) }
+            #expect(sameNumbers(answer, fresh), comment)
+            #expect(answer.meta.strategy == expected, comment)
+            let revenue = try await engine.revenue(RevenueQuery(period: .year, zone: .utc), strategy: .rollup)
+            let single = try await engine.revenue(RevenueQuery(period: .year, zone: .utc), strategy: .singlePass)
+            #expect(revenue.buckets.map(\.amount) == single.buckets.map(\.amount), comment)
+        }
+        // 1e999 is +Inf, and passes `amount >= 0`: SQLite turned the kept
+        // real sum into NaN (stored as NULL) when it was removed.
+        try await queue.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO payments (bookingId, amount, status, createdAt) VALUES (1, 1e999, 'COMPLETED', 1704067200000);
+                    UPDATE drivers SET rating = 9e999 WHERE userId = 1;
+                    UPDATE drivers SET rating = -9e999 WHERE userId = 2;
+                    """)
+        }
+        #expect(try await Rollups.verify(database) == [])
+        try await queue.write { db in
+            try db.execute(
+                sql: """
+                    DELETE FROM payments WHERE amount = 1e999;
+                    INSERT INTO payments (bookingId, amount, status, createdAt) VALUES (1, 10.5, 'COMPLETED', 1704067200000);
+                    UPDATE drivers SET rating = 4 WHERE userId = 1;
+                    UPDATE drivers SET rating = 3.5 WHERE userId = 2;
+                    """)
+        }
+        try await expectRollupExact("after infinities came and went")
+        // SQL's SUM fails at the first partial sum past 64 bits in row order:
+        // MAX, -2, 1 sums; MAX, 1, -2 fails. The rollup cannot tell the two
+        // apart, so both read the scan, and give SQL's answer.
+        try await queue.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO payments (bookingId, amount, status, createdAt) VALUES
+                      (1, 9223372036854775807, 'REFUNDED', 5), (1, -2, 'REFUNDED', 6), (1, 1, 'REFUNDED', 7);
+                    """)
+        }
+        try await expectRollupExact("MAX, -2, 1", strategy: "rollup+single-pass")
+        #expect(try await engine.dashboard(strategy: .rollup).payments.refunded == .integer(9_223_372_036_854_775_806))
+        try await queue.write { db in
+            try db.execute(
+                sql: """
+                    DELETE FROM payments WHERE status = 'REFUNDED';
+                    INSERT INTO payments (bookingId, amount, status, createdAt) VALUES
+                      (1, 9223372036854775807, 'REFUNDED', 5), (1, 1, 'REFUNDED', 6), (1, -2, 'REFUNDED', 7);
+                    """)
+        }
+        #expect(try await Rollups.verify(database) == [])
+        let sql = await #expect(throws: DatabaseError.self) {
+            try await database.reader.read { try Int64.fetchOne($0, sql: "SELECT sum(amount) FROM payments WHERE status = 'REFUNDED'") }
+        }
+        #expect(sql?.message?.contains("integer overflow") == true)
+        for strategy in [Strategy.rollup, .singlePass] {
+            let error = await #expect(throws: TallyError.self) { _ = try await engine.dashboard(strategy: strategy) }
+            #expect(error?.message.contains("integer overflow") == true, "\(strategy)")
+        }
+        try await queue.write { db in try db.execute(sql: "DELETE FROM payments WHERE status = 'REFUNDED'") }
+        try await expectRollupExact("overflowing values gone")
+        // Two finite ratings whose sum passes the largest real: the kept sum
+        // is lost until rebuilt; answers read the scan, verify says so.
+        try await queue.write { db in
+            try db.execute(sql: "UPDATE drivers SET rating = 1e308 WHERE userId IN (1, 2); UPDATE drivers SET rating = 4 WHERE userId IN (1, 2)")
+        }
+        let lost = try await Rollups.verify(database)
+        #expect(lost.count == 1 && lost.first?.contains("was lost") == true, "\(lost)")
+        let answer = try await engine.dashboard(strategy: .rollup)
+        #expect(answer.meta.strategy == "rollup+single-pass")
+        #expect(answer.drivers.averageRating == 4)
+        try Rollups.enable(on: writer)
+        try await expectRollupExact("rebuilt")
+    }
+
     @Test("a rollup edited by hand is found by verify; a tampered trigger makes it unused, and status says why")
     func tampering() async throws {
         let dir = try TemporaryDirectory()

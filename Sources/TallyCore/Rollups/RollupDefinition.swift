@@ -174,5 +174,5 @@ public enum Rollups {
 
     /// The version of the SQL this Tally generates for rollups: a rollup made
     /// by another version (or edited) is not used until enabled again.
-    public static let version = 1
+    public static let version = 2
 }

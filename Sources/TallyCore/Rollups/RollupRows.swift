@@ -11,7 +11,10 @@ struct RollupCell: Sendable, Equatable {
         var real: Double = 0
         var compensation: Double = 0
         var reals: Int64 = 0
+        /// Values only a scan reads as SQL does: texts, blobs, infinite reals.
         var texts: Int64 = 0
+        var positiveLow: Int64 = 0
+        var positiveHigh: Int64 = 0
 
         /// Adds (`sign` 1) or removes one stored value, as the triggers do.
         mutating func add(_ value: StatValue, sign: Int64) {
@@ -23,10 +26,14 @@ struct RollupCell: Sendable, Equatable {
                 let l = ((x % 4_294_967_296) + 4_294_967_296) % 4_294_967_296
                 low += sign * l
                 high += sign * ((x - l) / 4_294_967_296)
+                if x > 0 {
+                    positiveLow += sign * (x % 4_294_967_296)
+                    positiveHigh += sign * (x / 4_294_967_296)
+                }
                 y = Double(x)
             case .real(let x):
                 reals += sign
-                y = x
+                if x.isFinite { y = x } else { texts += sign }
             default:
                 texts += sign
             }
@@ -39,6 +46,20 @@ struct RollupCell: Sendable, Equatable {
         /// The exact integer sum, or nil when it leaves 64 bits (SQL's overflow).
         var exactInteger: Int64? {
             ExactSum(high: high, low: low).int64
+        }
+
+        /// Whether no partial sum of the integers, in any order, leaves 64
+        /// bits: each lies between the sum of the negative ones and the sum
+        /// of the positive ones. Only then is SQL's SUM (which fails at the
+        /// first partial sum past 64 bits, in its own row order, and stops
+        /// checking after its first real) known without a scan.
+        var integerPartialSumsFit: Bool {
+            let total = ExactSum(high: high, low: low), positive = ExactSum(high: positiveHigh, low: positiveLow)
+            guard let (th, tl) = total.normalized, let (ph, pl) = positive.normalized else { return false }
+            // negative = total − positive, in (high, low) parts.
+            let (nh, overflow) = th.subtractingReportingOverflow(ph)
+            guard !overflow, positive.int64 != nil else { return false }
+            return ExactSum(high: nh, low: tl - pl).int64 != nil
         }
 
         /// The real sum with its compensation.
@@ -65,6 +86,8 @@ struct RollupCell: Sendable, Equatable {
             sums[j].compensation += other.sums[j].compensation
             sums[j].reals &+= other.sums[j].reals
             sums[j].texts &+= other.sums[j].texts
+            sums[j].positiveLow &+= other.sums[j].positiveLow
+            sums[j].positiveHigh &+= other.sums[j].positiveHigh
         }
     }
 }
@@ -112,7 +135,12 @@ struct RollupRows: Sendable {
         var rows = RollupRows()
         let keyColumns = RollupSQL.keyColumns(r)
         // CASTs: an edited table may hold any storage class; decoding must not trap.
-        let values = RollupSQL.valueColumns(r).map { ["r", "e"].contains($0.prefix(1)) ? "CAST(\($0) AS REAL)" : "CAST(\($0) AS INTEGER)" }
+        // A real sum SQLite made NaN stored as NULL (an overflow to infinity,
+        // then a removal): read as NaN, never as 0.
+        let values = RollupSQL.valueColumns(r).map { column in
+            ["r", "e"].contains(column.prefix(1))
+                ? "CASE WHEN \(column) IS NULL THEN NULL ELSE CAST(\(column) AS REAL) END" : "CAST(\(column) AS INTEGER)"
+        }
         let bucket = r.bucketColumn == nil ? [] : ["CAST(b AS INTEGER)"]
         let sql = "SELECT \((keyColumns.filter { $0 != "b" } + bucket + values).joined(separator: ", ")) FROM \(r.tableName)"
         let cursor = try Row.fetchCursor(db, sql: sql)
@@ -126,9 +154,10 @@ struct RollupRows: Sendable {
             cell.count = row[i] ?? 0; i += 1
             for j in r.sums.indices {
                 cell.sums[j] = .init(
-                    count: row[i] ?? 0, low: row[i + 1] ?? 0, high: row[i + 2] ?? 0, real: row[i + 3] ?? 0,
-                    compensation: row[i + 4] ?? 0, reals: row[i + 5] ?? 0, texts: row[i + 6] ?? 0)
-                i += 7
+                    count: row[i] ?? 0, low: row[i + 1] ?? 0, high: row[i + 2] ?? 0, real: row[i + 3] ?? .nan,
+                    compensation: row[i + 4] ?? .nan, reals: row[i + 5] ?? 0, texts: row[i + 6] ?? 0,
+                    positiveLow: row[i + 7] ?? 0, positiveHigh: row[i + 8] ?? 0)
+                i += 9
             }
             let key = Key(values: values, bucket: bucket)
             // Duplicate rows of one group (an edited table) add up.
@@ -161,6 +190,7 @@ struct RollupRows: Sendable {
                 values += [
                     sum.count.databaseValue, sum.low.databaseValue, sum.high.databaseValue, sum.real.databaseValue,
                     sum.compensation.databaseValue, sum.reals.databaseValue, sum.texts.databaseValue,
+                    sum.positiveLow.databaseValue, sum.positiveHigh.databaseValue,
                 ]
             }
             try statement.execute(arguments: StatementArguments(values))
@@ -182,15 +212,29 @@ struct RollupRows: Sendable {
             if a.count != b.count { found.append((name, "\(r.name) \(name): \(a.count) rows kept, \(b.count) in the table")) }
             for (j, column) in r.sums.enumerated() {
                 let x = a.sums[j], y = b.sums[j]
-                if x.count != y.count || x.reals != y.reals || x.texts != y.texts
-                    || ExactSum(high: x.high, low: x.low) != ExactSum(high: y.high, low: y.low)
-                    || !(abs(x.realTotal - y.realTotal) <= 1e-9 * max(abs(x.realTotal), abs(y.realTotal)) || x.realTotal == y.realTotal)
-                {
+                let integersDiffer =
+                    ExactSum(high: x.high, low: x.low) != ExactSum(high: y.high, low: y.low)
+                    || ExactSum(high: x.positiveHigh, low: x.positiveLow) != ExactSum(high: y.positiveHigh, low: y.positiveLow)
+                // Both NaN: the same overflow seen by both sides (answers then read the base rows).
+                let realsDiffer =
+                    !(abs(x.realTotal - y.realTotal) <= 1e-9 * max(abs(x.realTotal), abs(y.realTotal)) || x.realTotal == y.realTotal
+                    || (x.realTotal.isNaN && y.realTotal.isNaN))
+                if x.count != y.count || x.reals != y.reals || x.texts != y.texts || integersDiffer {
                     found.append(
                         (
                             name,
-                            "\(r.name) \(name): sum of \(column) kept \(x.exactInteger.map(String.init) ?? "\(x.realTotal)"), "
-                                + "the table gives \(y.exactInteger.map(String.init) ?? "\(y.realTotal)")"
+                            "\(r.name) \(name): sum of \(column) kept \(x.exactInteger.map(String.init) ?? "\(x.realTotal)") "
+                                + "(\(x.count) values, \(x.reals) reals, \(x.texts) read by scan only), the table gives "
+                                + "\(y.exactInteger.map(String.init) ?? "\(y.realTotal)") (\(y.count), \(y.reals), \(y.texts))"
+                        ))
+                } else if realsDiffer {
+                    found.append(
+                        (
+                            name,
+                            x.realTotal.isNaN
+                                ? "\(r.name) \(name): the real sum of \(column) was lost (a sum past the largest real, then a removal); "
+                                    + "answers read the base rows until `tally rollups enable` rebuilds it"
+                                : "\(r.name) \(name): real sum of \(column) kept \(x.realTotal), the table gives \(y.realTotal)"
                         ))
                 }
             }

@@ -9,11 +9,16 @@
 /// bucket whose row is missing is inserted, never assumed.
 ///
 /// Per summed column a rollup row keeps: the non-NULL count (`c`), the exact
-/// integer sum as `h`·2³² + `l`, the real sum of every number with its
-/// rounding error (`r` + `e`, Neumaier's compensated summation, so that a
-/// large value added then removed leaves no trace), the count of reals
-/// (`f`, SQL's SUM is then a real), and the count of texts and blobs (`t`,
-/// whose numeric reading only a scan reproduces).
+/// integer sum as `h`·2³² + `l`, the exact sum of the positive integers
+/// alone as `ph`·2³² + `pl` (with the total it bounds every partial sum, so
+/// that a reader knows whether SQL's SUM, which fails on the first partial
+/// sum past 64 bits in its own row order, would fail in some order), the
+/// real sum of every finite number with its rounding error (`r` + `e`,
+/// Neumaier's compensated summation, so that a large value added then
+/// removed leaves no trace), the count of reals (`f`, SQL's SUM is then a
+/// real), and the count of values whose reading only a scan reproduces
+/// (`t`: texts, blobs, and infinite reals, which would leave the kept real
+/// sum NaN once removed).
 enum RollupSQL {
     static let countersTable = "tally_changes"
     static let catalogTable = "tally_rollups"
@@ -28,7 +33,7 @@ enum RollupSQL {
     }
 
     static func sumColumns(_ r: RollupDefinition, _ j: Int) -> [String] {
-        ["c\(j)", "l\(j)", "h\(j)", "r\(j)", "e\(j)", "f\(j)", "t\(j)"]
+        ["c\(j)", "l\(j)", "h\(j)", "r\(j)", "e\(j)", "f\(j)", "t\(j)", "pl\(j)", "ph\(j)"]
     }
 
     static func valueColumns(_ r: RollupDefinition) -> [String] {
@@ -38,7 +43,9 @@ enum RollupSQL {
     /// `CREATE TABLE` and its key index: no constraint, no declared type on
     /// keys (stored exactly as the base row holds them).
     static func create(_ r: RollupDefinition) -> [String] {
-        let sums = r.sums.indices.map { j in "c\(j) INTEGER, l\(j) INTEGER, h\(j) INTEGER, r\(j) REAL, e\(j) REAL, f\(j) INTEGER, t\(j) INTEGER" }
+        let sums = r.sums.indices.map { j in
+            "c\(j) INTEGER, l\(j) INTEGER, h\(j) INTEGER, r\(j) REAL, e\(j) REAL, f\(j) INTEGER, t\(j) INTEGER, pl\(j) INTEGER, ph\(j) INTEGER"
+        }
         let columns = keyColumns(r) + ["n INTEGER"] + sums
         var statements = ["CREATE TABLE \(r.tableName) (\(columns.joined(separator: ", ")))"]
         let keys = keyColumns(r)
@@ -73,9 +80,27 @@ enum RollupSQL {
         "CASE WHEN typeof(\(x)) = 'integer' THEN ((\(x)) - (\(low(x)))) / 4294967296 ELSE 0 END"
     }
 
-    /// The number SQL's SUM adds for an integer or real; texts and blobs are counted apart.
+    /// Low 32 bits of a positive integer, 0 for anything else.
+    static func positiveLow(_ x: String) -> String {
+        "CASE WHEN typeof(\(x)) = 'integer' AND \(x) > 0 THEN (\(x)) % 4294967296 ELSE 0 END"
+    }
+
+    /// High part of a positive integer, 0 for anything else.
+    static func positiveHigh(_ x: String) -> String {
+        "CASE WHEN typeof(\(x)) = 'integer' AND \(x) > 0 THEN (\(x)) / 4294967296 ELSE 0 END"
+    }
+
+    /// The number SQL's SUM adds for an integer or a finite real; texts,
+    /// blobs and infinite reals are counted apart (`scanOnly`).
     static func real(_ x: String) -> String {
-        "CASE WHEN typeof(\(x)) IN ('integer', 'real') THEN CAST(\(x) AS REAL) ELSE 0.0 END"
+        "CASE WHEN typeof(\(x)) = 'integer' THEN CAST(\(x) AS REAL) "
+            + "WHEN typeof(\(x)) = 'real' AND abs(\(x)) <= 1.7976931348623157e308 THEN \(x) ELSE 0.0 END"
+    }
+
+    /// 1 for a value whose part in SQL's SUM only a scan reproduces: a text
+    /// or blob (read as a number by SQL's rules), or an infinite real.
+    static func scanOnly(_ x: String) -> String {
+        "(typeof(\(x)) IN ('text', 'blob') OR (typeof(\(x)) = 'real' AND NOT (abs(\(x)) <= 1.7976931348623157e308)))"
     }
 
     /// Neumaier's correction term for `sum + y` (both expressions).
@@ -113,11 +138,14 @@ enum RollupSQL {
                 "r\(j) = r\(j) + (\(y))",
                 "e\(j) = e\(j) + (\(compensation("r\(j)", y)))",
                 "f\(j) = f\(j) \(op) (typeof(\(x)) = 'real')",
-                "t\(j) = t\(j) \(op) (typeof(\(x)) IN ('text', 'blob'))",
+                "t\(j) = t\(j) \(op) \(scanOnly(x))",
+                "pl\(j) = pl\(j) \(op) (\(positiveLow(x)))",
+                "ph\(j) = ph\(j) \(op) (\(positiveHigh(x)))",
             ]
             values += [
                 "\(sign) * (\(x) IS NOT NULL)", "\(sign) * (\(low(x)))", "\(sign) * (\(high(x)))", "\(y)", "0.0",
-                "\(sign) * (typeof(\(x)) = 'real')", "\(sign) * (typeof(\(x)) IN ('text', 'blob'))",
+                "\(sign) * (typeof(\(x)) = 'real')", "\(sign) * \(scanOnly(x))",
+                "\(sign) * (\(positiveLow(x)))", "\(sign) * (\(positiveHigh(x)))",
             ]
         }
         let match = zip(keyColumns, keys).map { "\($0) IS \($1)" }
@@ -142,13 +170,15 @@ enum RollupSQL {
             let x = "m.\(column)"
             selected += [
                 "SUM(\(x) IS NOT NULL) AS c\(j)", "SUM(\(low(x))) AS l\(j)", "SUM(\(high(x))) AS h\(j)",
-                "TOTAL(\(real(x))) AS r\(j)", "SUM(typeof(\(x)) = 'real') AS f\(j)", "SUM(typeof(\(x)) IN ('text', 'blob')) AS t\(j)",
+                "TOTAL(\(real(x))) AS r\(j)", "SUM(typeof(\(x)) = 'real') AS f\(j)", "SUM(\(scanOnly(x))) AS t\(j)",
+                "SUM(\(positiveLow(x))) AS pl\(j)", "SUM(\(positiveHigh(x))) AS ph\(j)",
             ]
             let t = r.tableName
             sets += [
                 "c\(j) = \(t).c\(j) - d.c\(j)", "l\(j) = \(t).l\(j) - d.l\(j)", "h\(j) = \(t).h\(j) - d.h\(j)",
                 "r\(j) = \(t).r\(j) - d.r\(j)", "e\(j) = \(t).e\(j) + (\(compensation("\(t).r\(j)", "-d.r\(j)")))",
                 "f\(j) = \(t).f\(j) - d.f\(j)", "t\(j) = \(t).t\(j) - d.t\(j)",
+                "pl\(j) = \(t).pl\(j) - d.pl\(j)", "ph\(j) = \(t).ph\(j) - d.ph\(j)",
             ]
         }
         let group = keyColumns.isEmpty ? "" : " GROUP BY \(keyColumns.indices.map { String($0 + 1) }.joined(separator: ", "))"

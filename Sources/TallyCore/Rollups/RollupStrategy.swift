@@ -92,10 +92,8 @@ enum RollupStrategy {
         var select = stat.groupBy.map { keyOf[$0]! } + ["CAST(n AS INTEGER)"]
         for column in needed {
             let j = sumIndex[column]!
-            select += [
-                "CAST(c\(j) AS INTEGER)", "CAST(l\(j) AS INTEGER)", "CAST(h\(j) AS INTEGER)", "CAST(r\(j) AS REAL)",
-                "CAST(e\(j) AS REAL)", "CAST(f\(j) AS INTEGER)", "CAST(t\(j) AS INTEGER)",
-            ]
+            // Every kept part, in `sumColumns` order: `answer` reads them by position.
+            select += RollupSQL.sumColumns(r, j).map { ["r", "e"].contains($0.prefix(1)) ? "CAST(\($0) AS REAL)" : "CAST(\($0) AS INTEGER)" }
         }
         // Per group, and per 15-minute bucket when the stat has periods.
         var partial: [Int64] = []
@@ -165,11 +163,15 @@ enum RollupStrategy {
                 storage[index].sums[j].count &+= sqlite3_column_int64(handle, i)
                 storage[index].sums[j].low &+= sqlite3_column_int64(handle, i + 1)
                 storage[index].sums[j].high &+= sqlite3_column_int64(handle, i + 2)
-                storage[index].sums[j].real += sqlite3_column_double(handle, i + 3)
-                storage[index].sums[j].compensation += sqlite3_column_double(handle, i + 4)
+                // NULL: SQLite stored a NaN there (see `RollupRows.read`).
+                let lost = sqlite3_column_type(handle, i + 3) == SQLITE_NULL || sqlite3_column_type(handle, i + 4) == SQLITE_NULL
+                storage[index].sums[j].real += lost ? .nan : sqlite3_column_double(handle, i + 3)
+                storage[index].sums[j].compensation += lost ? .nan : sqlite3_column_double(handle, i + 4)
                 storage[index].sums[j].reals &+= sqlite3_column_int64(handle, i + 5)
                 storage[index].sums[j].texts &+= sqlite3_column_int64(handle, i + 6)
-                i += 7
+                storage[index].sums[j].positiveLow &+= sqlite3_column_int64(handle, i + 7)
+                storage[index].sums[j].positiveHigh &+= sqlite3_column_int64(handle, i + 8)
+                i += 9
             }
         }
         // The cut 15-minute buckets, from their base rows: each cut into
@@ -214,7 +216,9 @@ enum RollupStrategy {
                     aggregates.append(.integer(cell.sums[needed.firstIndex(of: column)!].count))
                 case .sum(let column), .avg(let column):
                     let sum = cell.sums[needed.firstIndex(of: column)!]
-                    if sum.texts != 0 || !sum.realTotal.isFinite { return nil }
+                    // The scan answers what SQL's SUM does with values (or an
+                    // order of partial sums) the kept parts cannot tell.
+                    if sum.texts != 0 || !sum.realTotal.isFinite || !sum.integerPartialSumsFit { return nil }
                     if sum.count == 0 { aggregates.append(.null); continue }
                     if case .avg = aggregate {
                         aggregates.append(.real(sum.realTotal / Double(sum.count)))
