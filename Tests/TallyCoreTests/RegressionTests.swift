@@ -222,6 +222,34 @@ struct RegressionTests {
         }
     }
 
+    @Test(
+        "ratings of +∞ and −∞ (SQL's AVG is NaN, given as NULL) or summing past the largest real: null or one clear error, every strategy",
+        arguments: [
+            ("(1, 1, 9e999, 0), (2, 1, -9e999, 0), (3, 0, 4, 0)", nil),  // one group NaN
+            ("(1, 1, 9e999, 0), (2, 0, -9e999, 0), (3, 0, 4, 0)", nil),  // +∞ and −∞ in two groups
+            ("(1, 1, 1e308, 0), (2, 1, 1e308, 0), (3, 0, 4, 0)", "too large to represent"),
+            ("(1, 1, 9e999, 0), (3, 0, 4, 0)", "too large to represent"),
+        ] as [(String, String?)])
+    func nonFiniteRatings(rows: String, error expected: String?) async throws {
+        let dir = try TemporaryDirectory()
+        let database = try Self.database("INSERT INTO drivers (userId, isAvailable, rating, createdAt) VALUES \(rows);", foreign: true, in: dir)
+        let sql = try await database.reader.read { try DatabaseValue.fetchOne($0, sql: "SELECT avg(rating) FROM drivers") } ?? .null
+        for strategy in Strategy.scans {
+            let engine = TallyEngine(database: database, cache: .disabled)
+            if let expected {
+                let error = await #expect(throws: TallyError.self, "\(strategy)") { _ = try await engine.dashboard(strategy: strategy) }
+                #expect(error?.message.contains(expected) == true, "\(strategy): \(error?.message ?? "")")
+                #expect(Double.fromDatabaseValue(sql)?.isInfinite == true, "SQL gives ±inf")
+            } else {
+                let dashboard = try await engine.dashboard(strategy: strategy)
+                #expect(dashboard.drivers.averageRating == nil, "\(strategy)")
+                #expect(dashboard.drivers.rated == 3)
+                #expect(sql.isNull, "SQL gives NULL")
+                _ = try JSONEncoder().encode(dashboard)
+            }
+        }
+    }
+
     @Test("keyset pages reach rows whose sort value is NULL or text, each once")
     func pagesOverOddKeys() async throws {
         let dir = try TemporaryDirectory()

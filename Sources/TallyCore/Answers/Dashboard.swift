@@ -152,11 +152,18 @@ extension Dashboard {
         self.drivers.available = drivers.count { isOn($0, 0) }
         self.drivers.rated = drivers.count(1)
         // AVG over all drivers from the per-group averages: Σ avg·n / Σ n.
+        // A group whose average SQL gave as NULL while it has ratings
+        // summed +∞ and −∞: the whole sum is NaN, which SQL gives as NULL.
         var ratingSum = 0.0
         for (_, aggregates) in drivers.groups {
-            if case .integer(let n) = aggregates[1], n > 0, let average = aggregates[2].doubleValue { ratingSum += average * Double(n) }
+            guard case .integer(let n) = aggregates[1], n > 0 else { continue }
+            ratingSum += (aggregates[2].doubleValue ?? .nan) * Double(n)
         }
-        self.drivers.averageRating = self.drivers.rated == 0 ? nil : ratingSum / Double(self.drivers.rated)
+        let average = ratingSum / Double(self.drivers.rated)
+        if self.drivers.rated != 0, average.isInfinite {
+            throw TallyError(.database, "the average of drivers.rating is too large to represent (SQL gives \(average))")
+        }
+        self.drivers.averageRating = self.drivers.rated == 0 || average.isNaN ? nil : average
 
         let vehicles = result("vehicles.byTypeAndAvailable")
         self.vehicles.total = vehicles.count()

@@ -417,9 +417,12 @@ struct StatKernel: ~Copyable {
                         let column = stat.aggregates[a].column ?? ""
                         throw TallyError.integerOverflow(table: stat.table, column: column, stat: stat.name)
                     }
-                    aggregates.append(flags[c] & Self.approx != 0 ? .real(realSums[c]) : .integer(intSums[c]))
+                    // SQLite returns NaN (+∞ plus −∞) as NULL.
+                    let real = realSums[c]
+                    aggregates.append(flags[c] & Self.approx == 0 ? .integer(intSums[c]) : real.isNaN ? .null : .real(real))
                 case .avg:
-                    aggregates.append(n == 0 ? .null : .real(realSums[c] / Double(n)))
+                    let average = realSums[c] / Double(n)
+                    aggregates.append(n == 0 || average.isNaN ? .null : .real(average))
                 case .min, .max:
                     aggregates.append(value(of: extremes[c]))
                 }
