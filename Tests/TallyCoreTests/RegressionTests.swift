@@ -250,6 +250,24 @@ struct RegressionTests {
         }
     }
 
+    @Test("a text spelling another group's key ('x''00'' (blob)' beside the blob x'00') keeps its own group: nothing is dropped")
+    func keysThatSpellOtherKeys() async throws {
+        let dir = try TemporaryDirectory()
+        let database = try Self.database(
+            """
+            INSERT INTO bookings (userId, serviceType, status, price, scheduledDate, createdAt) VALUES
+              (1, 'RIDE', 'x''00''', 1, 1, 1), (1, 'RIDE', 'x''00'' (blob)', 1, 1, 1), (1, 'RIDE', 'x''00'' (blob)', 1, 1, 1),
+              (1, 'RIDE', x'00', 1, 1, 1), (1, 'RIDE', 1, 1, 1, 1), (1, 'RIDE', '1', 1, 1, 1), (1, 'RIDE', '1 (text)', 1, 1, 1);
+            """, foreign: true, in: dir)
+        for strategy in Strategy.scans {
+            let dashboard = try await TallyEngine(database: database, cache: .disabled).dashboard(strategy: strategy)
+            let counts = dashboard.bookings.byStatus.map(\.value)
+            #expect(dashboard.bookings.total == 7 && counts.reduce(0, +) == 7, "\(strategy): \(dashboard.bookings.byStatus.keys)")
+            // Five enum names (at 0) and five stored values (TEXT affinity makes 1 the text '1'), each its own key.
+            #expect(dashboard.bookings.byStatus.count == 10, "\(strategy): \(dashboard.bookings.byStatus.keys)")
+        }
+    }
+
     @Test("keyset pages reach rows whose sort value is NULL or text, each once")
     func pagesOverOddKeys() async throws {
         let dir = try TemporaryDirectory()

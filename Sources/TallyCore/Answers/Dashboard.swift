@@ -212,6 +212,14 @@ extension Dashboard {
         for value in known + found.subtracting(known).sorted() {
             var name = value.description
             if used.contains(name) { name += " (\(value.storageClass))" }
+            // A stored text may spell that name too ('x''00'' (blob)'):
+            // number the rest, so that no group's key replaces another's.
+            let base = name
+            var number = 2
+            while used.contains(name) {
+                name = "\(base) #\(number)"
+                number += 1
+            }
             used.insert(name)
             keys.append((value, name))
         }
