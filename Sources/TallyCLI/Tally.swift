@@ -81,7 +81,12 @@ struct Tally: AsyncParsableCommand {
 
     /// Prints one line to stderr and exits.
     static func fail(_ message: String, status: Int32) -> Never {
-        var line = message.split(whereSeparator: \.isNewline).first.map(String.init) ?? "failed"
+        // A message of several lines (argument-parser lists a long enum's
+        // values as "- trace" lines) becomes one: prose, then the items.
+        let lines = message.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        let items = lines.filter { $0.hasPrefix("- ") }.map { String($0.dropFirst(2)) }
+        var line = lines.filter { !$0.hasPrefix("- ") }.joined(separator: " ") + (items.isEmpty ? "" : " " + items.joined(separator: ", "))
+        if line.isEmpty { line = "failed" }
         // A pasted 10 kB value must not become a 10 kB error line.
         line = line.split(separator: " ", omittingEmptySubsequences: false)
             .map { $0.count > 200 ? $0.prefix(60) + "…" : $0 }

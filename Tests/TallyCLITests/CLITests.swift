@@ -129,6 +129,8 @@ struct CLITests {
             (["revenue", "--from", "2024-02-01", "--to", "2024-01-01"], Int32(2), "after"),
             (["revenue", "--from", "'; DROP TABLE payments; --"], Int32(2), "--from"),
             (["dashboard", "--strategy", "magic"], Int32(2), "magic"),
+            // argument-parser lists these values on lines of their own: they stay in the one line.
+            (["dashboard", "--log-level", "loud"], Int32(2), "trace, debug, info, notice, warning, error, critical"),
             (["modules", "--org", "no-such-org"], Int32(1), "no-such-org"),
             (["generate", "--bookings", "-5"], Int32(2), "-5"),
             (["bench", "--runs", "-1"], Int32(2), "-1"),
