@@ -178,6 +178,26 @@ struct RevenueTests {
             ])
     }
 
+    @Test("local mean time with seconds (Europe/Brussels, +00:17:30 in 1800): labels name the bucket's instant, and read back")
+    func offsetWithSeconds() async throws {
+        let dir = try TemporaryDirectory()
+        let pool = try Self.database(
+            [
+                ("1800-01-31T23:42:29Z", 1, "COMPLETED"),  // 23:59:59 on January 31st local
+                ("1800-01-31T23:42:30Z", 10, "COMPLETED"),  // 00:00 on February 1st local
+            ], in: dir)
+        try await Self.check(
+            pool, "month", "Europe/Brussels", "1800-01-01", "1800-03-01",
+            [
+                ("1800-01-01T00:00:00+00:17:30", 1, 1),
+                ("1800-02-01T00:00:00+00:17:30", 1, 10),
+            ])
+        let brussels = try Zone("Europe/Brussels")
+        let start = try TimestampParser.parse("1800-02-01", zone: brussels)
+        #expect(brussels.format(start) == "1800-02-01T00:00:00+00:17:30")
+        #expect(try TimestampParser.parse(brussels.format(start), zone: .utc) == start)
+    }
+
     @Test("partial first and last buckets count only [from, to)")
     func partialBuckets() async throws {
         let dir = try TemporaryDirectory()
@@ -323,7 +343,8 @@ struct ParsingTests {
         "bad input is refused with one clear message",
         arguments: [
             "2024-13-45", "2023-02-29", "2024-1-01", "2024-01-01T25:00:00Z", "2024-01-01T10:00:00", "yesterday", "",
-            "2024-01-01T10:00:00+01:00trailing", "'; DROP TABLE payments; --", "2024-01-01\u{0}",
+            "2024-01-01T10:00:00+01:00trailing", "'; DROP TABLE payments; --", "2024-01-01\u{0}", "2024-01-01T10:00:00+01:00:60",
+            "2024-01-01T10:00:00+01:00:",
         ])
     func invalid(text: String) throws {
         let error = #expect(throws: TallyError.self) { try TimestampParser.parse(text, zone: try Zone("UTC")) }

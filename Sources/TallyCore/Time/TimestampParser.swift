@@ -75,8 +75,14 @@ public enum TimestampParser {
             let oh = try digits(2)
             if i < bytes.count, bytes[i] == UInt8(ascii: ":") { i += 1 }
             let om = try digits(2)
-            guard oh <= 23, om <= 59 else { throw fail() }
-            offsetSeconds = sign * (oh * 3600 + om * 60)
+            // Seconds, as the labels of historic local mean times give them (+00:17:30).
+            var os = 0
+            if i < bytes.count, bytes[i] == UInt8(ascii: ":") {
+                i += 1
+                os = try digits(2)
+            }
+            guard oh <= 23, om <= 59, os <= 59 else { throw fail() }
+            offsetSeconds = sign * (oh * 3600 + om * 60 + os)
         }
         guard i == bytes.count else { throw fail() }
         let local = Int64(date.daysSinceEpoch) * 86_400_000 + Int64(hour * 3600 + minute * 60 + second) * 1000 + Int64(millis)

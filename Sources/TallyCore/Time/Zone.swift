@@ -83,7 +83,10 @@ public struct Zone: Sendable, Hashable {
     }
 
     /// ISO 8601 text of an instant in this zone, e.g. `2024-03-31T00:00:00+01:00`.
-    /// Years past 9999 get a sign and more digits (ISO 8601's expanded form).
+    /// Years past 9999 get a sign and more digits (ISO 8601's expanded form);
+    /// an offset of whole minutes is `±HH:MM`, any other (local mean time
+    /// before standard time: Brussels' +00:17:30) `±HH:MM:SS`, so that the
+    /// text names the instant itself.
     public func format(_ millis: Int64) -> String {
         let offset = offsetSeconds(at: millis)
         let (date, ms) = local(millis)
@@ -99,6 +102,7 @@ public struct Zone: Sendable, Hashable {
         var text = "\(year(date.year))-\(two(date.month))-\(two(date.day))T\(two(seconds / 3600)):\(two(seconds / 60 % 60)):\(two(seconds % 60))"
         if ms % 1000 != 0 { text += "." + String(format: "%03d", Int(ms % 1000)) }
         text += "\(sign)\(two(off / 3600)):\(two(off / 60 % 60))"
+        if off % 60 != 0 { text += ":\(two(off % 60))" }
         return text
     }
 }
