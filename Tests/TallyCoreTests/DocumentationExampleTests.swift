@@ -200,9 +200,9 @@ struct DocumentationExampleTests {
                 let differences = try await Rollups.verify(database)  // [] when exact
                 #expect(status.allIntact && differences.isEmpty)
             }
-            let database = try TallyDatabase.openForWriting(path: "tally.sqlite")
-            let engine = TallyEngine(database: database, cache: .disabled)
             do {
+                let database = try TallyDatabase.openForWriting(path: "shop.sqlite")  // enabling writes the file
+                let engine = TallyEngine(database: database)
                 let stat = Stat(
                     name: "bookings.priceByServiceType", table: "bookings",
                     groupBy: ["serviceType"], aggregates: [.count, .sum("price")])

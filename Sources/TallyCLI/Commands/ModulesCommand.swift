@@ -9,7 +9,8 @@ struct ModulesCommand: AsyncParsableCommand {
         discussion: """
             Examples:
               tally modules --db shop.sqlite
-              tally modules --db shop.sqlite --org 1757366075154-i554z93kl \\
+              # an organization of `tally generate --db shop.sqlite --bookings 100000`:
+              tally modules --db shop.sqlite --org 1641250495140-y5j5uf3y4 \\
                 --strategy per-org
             """)
 

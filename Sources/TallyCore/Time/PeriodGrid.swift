@@ -35,7 +35,9 @@ public struct PeriodGrid: Sendable, Hashable {
     public init(period: Period, zone: Zone, from: Int64, to: Int64) throws {
         precondition(from <= to, "PeriodGrid needs from <= to")
         guard Zone.supportedRange.contains(from), Zone.supportedRange.contains(to) else {
-            throw TallyError.invalid("the range \(zone.format(from)) to \(zone.format(to)) leaves the years 0000–9999")
+            throw TallyError.invalid(
+                "the range \(zone.format(from)) to \(zone.format(to)) reaches beyond the years 0000–9999, "
+                    + "the calendar revenue periods support")
         }
         self.period = period
         self.zone = zone
