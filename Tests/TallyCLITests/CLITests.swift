@@ -219,7 +219,7 @@ struct CLITests {
         ] {
             let r = try Self.run(command + ["--db", db])
             #expect(r.status == 0, "\(command): \(r.stderr)")
-            // Nothing on stderr but errors and warnings (bench's progress is for a terminal).
+            // Nothing on stderr but errors and warnings (bench's progress is for its table format).
             #expect(r.stderr.isEmpty, "\(command): \(r.stderr)")
             #expect(try Self.fingerprint(db) == before, "\(command) changed the file")
             #expect(!FileManager.default.fileExists(atPath: db + "-wal"), "\(command) left a -wal")

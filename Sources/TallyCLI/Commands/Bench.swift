@@ -83,9 +83,9 @@ struct Bench: AsyncParsableCommand {
             try? FileManager.default.removeItem(at: directory)
             cleanup.cancel()
         }
-        // Progress for a person watching; a script capturing stderr gets
-        // only errors and warnings, as from every reading command.
-        if output.resolved == .table, stderrIsTerminal {
+        // Progress for a person reading the table; a script reading JSON or
+        // CSV gets only errors and warnings on stderr, as from every reading command.
+        if output.resolved == .table {
             printError("measuring copies of \(database.db) in \(directory.path) …")
             if rollups { printError("copying, and enabling rollups on the copies …") }
         }
@@ -126,7 +126,7 @@ struct Bench: AsyncParsableCommand {
         try db.close()
         var writes: [WriterBenchmark.Case] = []
         if rollups, index == 0, let path {
-            if output.resolved == .table, stderrIsTerminal { printError("timing writes with and without the rollups' triggers …") }
+            if output.resolved == .table { printError("timing writes with and without the rollups' triggers …") }
             writes = try WriterBenchmark.measure(path: path, rows: writeRows, runs: runs)
         }
         return Variant(name: name, cases: cases, cache: cache, plans: plans, rollupsEnableSeconds: enableSeconds, writes: writes)
