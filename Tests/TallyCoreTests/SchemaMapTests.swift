@@ -118,6 +118,8 @@ struct SchemaMapTests {
         (.epochMilliseconds, "".databaseValue, .null),
         (.epochMilliseconds, DatabaseValue.null, .null),
         (.epochMilliseconds, Data([1, 2]).databaseValue, Data([1, 2]).databaseValue),
+        (.epochMilliseconds, Int64.min.databaseValue, Int64.min.databaseValue),
+        (.epochMilliseconds, (-0.5).databaseValue, (-0.5).databaseValue),
         (.epochSeconds, 1_710_054_000.databaseValue, 1_710_054_000_000.databaseValue),
         (.epochSeconds, 1_710_054_000.5.databaseValue, 1_710_054_000_500.0.databaseValue),
         (.epochSeconds, Int64.max.databaseValue, (Double(Int64.max) * 1000).databaseValue),
@@ -153,6 +155,15 @@ struct SchemaMapTests {
         (2, ".".databaseValue, ".".databaseValue),
         (2, DatabaseValue.null, .null),
         (2, Data([0]).databaseValue, Data([0]).databaseValue),
+        // Around the common case's bound (2⁵²/10^d) and the exact one (2⁵³ minor units).
+        (2, 45_035_996_273_703.databaseValue, 4_503_599_627_370_300.databaseValue),
+        (2, 45_035_996_273_704.databaseValue, 4_503_599_627_370_400.databaseValue),
+        (2, (-45_035_996_273_705).databaseValue, (-4_503_599_627_370_500).databaseValue),
+        (2, 45_035_996_273_703.99.databaseValue, 4_503_599_627_370_399.databaseValue),
+        (2, 90_071_992_547_409.92.databaseValue, 9_007_199_254_740_992.0.databaseValue),
+        (0, 4_503_599_627_370_495.databaseValue, 4_503_599_627_370_495.databaseValue),
+        (0, 9_007_199_254_740_993.databaseValue, 9_007_199_254_740_993.databaseValue),  // no real could hold it
+        (2, (-0.0).databaseValue, 0.databaseValue),
     ]
 
     @Test(

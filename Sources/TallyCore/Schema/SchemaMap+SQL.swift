@@ -52,7 +52,8 @@ extension SchemaMap.Column {
         }
         switch format {
         case .epochMilliseconds, .iso8601:
-            return "CASE typeof(\(x)) \(text) ELSE \(x) END"
+            // Numbers, the common case, as stored: one comparison (`isNumber`).
+            return "CASE WHEN \(isNumber(x)) THEN \(x) ELSE CASE typeof(\(x)) \(text) ELSE \(x) END END"
         case .epochSeconds:
             // An integer product past 64 bits becomes a real in SQL: no error.
             return "CASE typeof(\(x)) \(text) WHEN 'integer' THEN (\(x)) * 1000 WHEN 'real' THEN (\(x)) * 1000.0 ELSE \(x) END"
@@ -78,14 +79,32 @@ extension SchemaMap.Column {
         let isDecimal =
             "length(\(trimmed)) - length(\(unsigned)) <= 1 AND \(unsigned) GLOB '*[0-9]*' "
             + "AND \(unsigned) NOT GLOB '*[^0-9.]*' AND \(unsigned) NOT GLOB '*.*.*'"
-        return "CASE typeof(\(x)) WHEN 'integer' THEN (\(x)) * \(factor) WHEN 'real' THEN \(fromReal(x)) "
+        let general =
+            "CASE typeof(\(x)) WHEN 'integer' THEN (\(x)) * \(factor) WHEN 'real' THEN \(fromReal(x)) "
             + "WHEN 'text' THEN CASE WHEN \(isDecimal) THEN \(fromReal("CAST(\(trimmed) AS REAL)")) ELSE \(x) END ELSE \(x) END"
+        // The common case first, in fewer steps, with the same result: a
+        // number below 2⁵²/10^d in magnitude. An integer's product is then
+        // exact as a real, so rounding it gives the integer product; a real
+        // takes `fromReal`'s rounded branch, its product staying below 2⁵³.
+        // Every other value (larger, text, blob, NULL) takes `general`.
+        let bound = "\(4_503_599_627_370_496 / factor).0"
+        return "CASE WHEN \(isNumber(x)) AND \(x) > -\(bound) AND \(x) < \(bound) THEN CAST(round((\(x)) * \(factor).0) AS INTEGER) "
+            + "ELSE \(general) END"
+    }
+
+    /// True for an integer or a real, false for text and blobs, NULL for
+    /// NULL: SQL orders every number before every text, and a binary
+    /// comparison with `''` is cheaper per row than `typeof()`'s text. The
+    /// explicit collation keeps a column's own (an app's `NOCASE`, or one
+    /// only the app defines) out of it.
+    static func isNumber(_ x: String) -> String {
+        "\(x) < ('' COLLATE BINARY)"
     }
 
     /// `'t'`/`'true'`/`'1'` as 1 and `'f'`/`'false'`/`'0'` as 0 (any case,
     /// spaces around); numbers and anything else as stored.
     static func flag(_ x: String) -> String {
-        "CASE WHEN typeof(\(x)) = 'text' THEN CASE lower(trim(\(x))) WHEN 't' THEN 1 WHEN 'true' THEN 1 WHEN '1' THEN 1 "
+        "CASE WHEN \(isNumber(x)) THEN \(x) WHEN typeof(\(x)) = 'text' THEN CASE lower(trim(\(x))) WHEN 't' THEN 1 WHEN 'true' THEN 1 WHEN '1' THEN 1 "
             + "WHEN 'f' THEN 0 WHEN 'false' THEN 0 WHEN '0' THEN 0 ELSE \(x) END ELSE \(x) END"
     }
 
