@@ -27,9 +27,10 @@ public enum AtomicWriter {
     ///
     /// Only the named files are replaced, each atomically: every other file
     /// in the directory stays (the directory may be `.`, or hold the
-    /// database being reported on). All contents are written to temporary
-    /// names first and renamed into place after, so a failure while writing
-    /// leaves every previous file as it was.
+    /// database being reported on). A name that is taken by a directory is
+    /// refused before anything is written; all contents are written to
+    /// temporary names first and renamed into place after, so a failure
+    /// while writing leaves every previous file as it was.
     public static func writeDirectory(_ files: [String: String], to path: String) throws {
         let url = URL(fileURLWithPath: path)
         var isDirectory: ObjCBool = false
@@ -43,14 +44,21 @@ public enum AtomicWriter {
                 throw TallyError(.file, "cannot create the directory \(path): \(error.localizedDescription)")
             }
         }
+        for name in files.keys.sorted() {
+            var taken: ObjCBool = false
+            if FileManager.default.fileExists(atPath: url.appendingPathComponent(name).path, isDirectory: &taken), taken.boolValue {
+                throw TallyError(.file, "cannot write \(url.appendingPathComponent(name).path): a directory has that name")
+            }
+        }
         let suffix = "tmp-\(ProcessInfo.processInfo.processIdentifier)"
         var written: [(temporary: URL, final: URL)] = []
         do {
             for (name, contents) in files.sorted(by: { $0.key < $1.key }) {
                 let final = url.appendingPathComponent(name)
                 let temporary = url.appendingPathComponent(".\(name).\(suffix)")
-                try Data(contents.utf8).write(to: temporary)
+                // Listed before writing: a write that fails midway is removed too.
                 written.append((temporary, final))
+                try Data(contents.utf8).write(to: temporary)
             }
             for file in written {
                 guard rename(file.temporary.path, file.final.path) == 0 else {

@@ -257,6 +257,20 @@ struct SchemaMapCLITests {
         CLITests.expectOneLineError(
             try CLITests.run(["rollups", "status", "--db", db, "--schema-map", otherMap, "--format", "json"]), status: 1,
             mentioning: ["payments", "through this schema map", "--schema-map"])
+        // Without modules, no statement counts them: every strategy's, batched and per-org included.
+        var noModules = mapJSON
+        var withoutModules = mapped
+        withoutModules["modules"] = NSNull()
+        noModules["tables"] = withoutModules
+        let noModulesMap = directory.file("no-modules.map.json")
+        try JSONSerialization.data(withJSONObject: noModules).write(to: URL(fileURLWithPath: noModulesMap))
+        let plans = try CLITests.run(["explain", "--db", db, "--schema-map", noModulesMap, "--format", "json"])
+        try #require(plans.status == 0, "\(plans.stderr)")
+        let modulePlans = (try Self.json(plans.stdout) as! [[String: Any]]).filter { ($0["purpose"] as! String).hasPrefix("modules.") }
+        #expect(modulePlans.count >= 7, "\(modulePlans.count)")
+        for statement in modulePlans {
+            #expect((statement["plan"] as! [String]).first?.contains("not run") == true, "\(statement)")
+        }
     }
 
     @Test("a bad map or a map the file does not match: one line, exit 2 or 1")

@@ -186,12 +186,12 @@ struct RegressionTests {
         #expect(ids == [7, 4, 1])
     }
 
-    @Test("organization ids stored as a blob, NULL or the text 'null' page with SQL's module counts, each its own")
+    @Test("organization ids stored as a blob, NULL (twice) or the text 'null' page with SQL's module counts, each once")
     func organizationsWithOddIds() async throws {
         let dir = try TemporaryDirectory()
         let database = try Self.database(
             """
-            INSERT INTO organizations (id, name, createdAt) VALUES (x'6f7267', 'blob', 0), (NULL, 'no id', 0), ('null', 'text null', 0), ('a', 'A', 0);
+            INSERT INTO organizations (id, name, createdAt) VALUES (x'6f7267', 'blob', 0), (NULL, 'no id', 0), ('null', 'text null', 0), ('a', 'A', 0), (NULL, 'no id either', 0);
             INSERT INTO modules (organizationId, key, isActive, createdAt) VALUES
               (x'6f7267', 'k', 1, 0), ('org', 'k', 1, 0), (NULL, 'k', 1, 0), ('null', 'k', 1, 0), ('null', 'l', 1, 0), ('a', 'k', 0, 0);
             """, foreign: true, in: dir)
@@ -204,7 +204,7 @@ struct RegressionTests {
                     """
             ).map { ($0[0] as String, $0[1] as Int64) }
         }
-        #expect(expected.map(\.1) == [0, 1, 0, 2], "A 0, blob 1, no id 0, text null 2")
+        #expect(expected.map(\.1) == [0, 1, 0, 0, 2], "A 0, blob 1, no id 0, no id either 0, text null 2")
         var seen: [(String, Int64)] = []
         var cursor: String?
         repeat {
@@ -226,9 +226,13 @@ struct RegressionTests {
         "ratings of +∞ and −∞ (SQL's AVG is NaN, given as NULL) or summing past the largest real: null or one clear error, every strategy",
         arguments: [
             ("(1, 1, 9e999, 0), (2, 1, -9e999, 0), (3, 0, 4, 0)", nil),  // one group NaN
-            ("(1, 1, 9e999, 0), (2, 0, -9e999, 0), (3, 0, 4, 0)", nil),  // +∞ and −∞ in two groups
+            // +∞ and −∞ in two groups: SQL gives NULL, but the groups' averages cannot tell
+            // infinite ratings from finite ones that overflow (next case): an error, not a guess.
+            ("(1, 1, 9e999, 0), (2, 0, -9e999, 0), (3, 0, 4, 0)", "too large to represent"),
             ("(1, 1, 1e308, 0), (2, 1, 1e308, 0), (3, 0, 4, 0)", "too large to represent"),
             ("(1, 1, 9e999, 0), (3, 0, 4, 0)", "too large to represent"),
+            // SQL's AVG is 0.0 in row order, ±∞ in another: no certain answer.
+            ("(1, 1, 1e308, 0), (2, 0, -1e308, 0), (3, 1, 1e308, 0), (4, 0, -1e308, 0)", "too large to represent"),
         ] as [(String, String?)])
     func nonFiniteRatings(rows: String, error expected: String?) async throws {
         let dir = try TemporaryDirectory()
@@ -239,7 +243,6 @@ struct RegressionTests {
             if let expected {
                 let error = await #expect(throws: TallyError.self, "\(strategy)") { _ = try await engine.dashboard(strategy: strategy) }
                 #expect(error?.message.contains(expected) == true, "\(strategy): \(error?.message ?? "")")
-                #expect(Double.fromDatabaseValue(sql)?.isInfinite == true, "SQL gives ±inf")
             } else {
                 let dashboard = try await engine.dashboard(strategy: strategy)
                 #expect(dashboard.drivers.averageRating == nil, "\(strategy)")

@@ -319,6 +319,21 @@ struct RollupTests {
         }
         try await queue.write { db in try db.execute(sql: "DELETE FROM payments WHERE status = 'REFUNDED'") }
         try await expectRollupExact("overflowing values gone")
+        // The integer −2⁶³, whose abs() is an overflow error: no trigger may fail the write.
+        try await queue.write { db in
+            try db.execute(sql: "INSERT INTO payments (bookingId, amount, status, createdAt) VALUES (1, -9223372036854775808, 'FAILED', 8)")
+        }
+        try await expectRollupExact("-2^63 written", strategy: "rollup")
+        try await queue.write { db in try db.execute(sql: "DELETE FROM payments WHERE amount = -9223372036854775808") }
+        // A group whose real sum overflowed, then emptied: it holds nothing, exactly.
+        try await queue.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO payments (bookingId, amount, status, createdAt) VALUES (1, 1e308, 'FAILED', 9), (1, 1e308, 'FAILED', 9);
+                    DELETE FROM payments WHERE status = 'FAILED';
+                    """)
+        }
+        try await expectRollupExact("an overflowing group emptied")
         // Two finite ratings whose sum passes the largest real: the kept sum
         // is lost until rebuilt; answers read the scan, verify says so.
         try await queue.write { db in

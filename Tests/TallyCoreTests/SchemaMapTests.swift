@@ -285,6 +285,60 @@ struct SchemaMapTests {
         try database.close()
     }
 
+    @Test("an app's columns with a collation only the app defines: Tally reads them, and a writer without it still writes")
+    func collationOnlyTheAppHas() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.path("app.db")
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in
+            db.add(
+                collation: DatabaseCollation("appcoll") { a, b in
+                    a.lowercased() < b.lowercased() ? .orderedAscending : a.lowercased() == b.lowercased() ? .orderedSame : .orderedDescending
+                })
+        }
+        let app = try DatabaseQueue(path: path, configuration: configuration)
+        try await app.write { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE "Payment" ("id" INTEGER PRIMARY KEY, "amount" REAL COLLATE appcoll, "status" TEXT COLLATE appcoll,
+                      "createdAt" INTEGER COLLATE appcoll);
+                    INSERT INTO "Payment" (amount, status, createdAt) VALUES (12.5, 'done', 1704067200000), (3, 'open', 1704067200000);
+                    """)
+        }
+        try app.close()
+        let map = try SchemaMap(
+            json: Data(
+                #"""
+                {"tables": {"payments": {"table": "Payment", "columns": {"bookingId": null, "amount": {"column": "amount", "money": "major"},
+                  "status": {"column": "status", "values": {"done": "COMPLETED", "open": "PENDING"}},
+                  "createdAt": {"column": "createdAt", "timestamp": "epoch-ms"}}}}}
+                """#.utf8))
+        // Tally's connections have no `appcoll`: enabling reads through the views.
+        let writer = try TallyDatabase.openForWriting(path: path, schemaMap: map)
+        try Rollups.enable(on: writer)
+        try writer.close()
+        // Another writer without `appcoll` (the sqlite3 shell): the triggers compile and run.
+        let other = try DatabaseQueue(path: path)
+        try await other.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO "Payment" (amount, status, createdAt) VALUES (7.25, 'done', 1704067200000), (-9223372036854775808, 'open', 5);
+                    UPDATE "Payment" SET amount = 8 WHERE id = 2;
+                    DELETE FROM "Payment" WHERE id = 1;
+                    """)
+        }
+        try other.close()
+        let database = try TallyDatabase.openReadOnly(path: path, schemaMap: map)
+        #expect(try await Rollups.verify(database) == [])
+        let engine = TallyEngine(database: database, cache: .disabled)
+        for strategy in [Strategy.rollup, .singlePass] {
+            let dashboard = try await engine.dashboard(strategy: strategy)
+            #expect(dashboard.payments.byStatus["COMPLETED"] == Dashboard.CountAmount(count: 1, amount: 725), "\(strategy)")
+            #expect(dashboard.payments.revenue == 725, "\(strategy)")
+        }
+        try database.close()
+    }
+
     // MARK: - An app's database
 
     /// A Prisma-shaped file: quoted PascalCase tables, TEXT ids, epoch-ms

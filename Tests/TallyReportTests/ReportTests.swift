@@ -252,6 +252,11 @@ struct ReportTests {
         #expect(try String(contentsOfFile: dir.path("csv/c.csv"), encoding: .utf8) == "4")
         #expect(throws: TallyError.self) { try AtomicWriter.writeDirectory(["d.csv": "5"], to: dir.path("r.html")) }
         #expect(throws: TallyError.self) { try AtomicWriter.writeDirectory(["d.csv": "5"], to: dir.path("missing/csv")) }
+        // A name taken by a directory: refused before any file changes.
+        try FileManager.default.removeItem(atPath: dir.path("csv/b.csv"))
+        try FileManager.default.createDirectory(atPath: dir.path("csv/b.csv"), withIntermediateDirectories: false)
+        #expect(throws: TallyError.self) { try AtomicWriter.writeDirectory(["a.csv": "6", "b.csv": "7"], to: dir.path("csv")) }
+        #expect(try String(contentsOfFile: dir.path("csv/a.csv"), encoding: .utf8) == "3")
         #expect(!FileManager.default.fileExists(atPath: dir.path("missing")))
         for directory in [dir.url.path, dir.path("csv")] {
             let leftovers = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasPrefix(".") }

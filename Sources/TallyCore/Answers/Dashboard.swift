@@ -152,18 +152,31 @@ extension Dashboard {
         self.drivers.available = drivers.count { isOn($0, 0) }
         self.drivers.rated = drivers.count(1)
         // AVG over all drivers from the per-group averages: Σ avg·n / Σ n.
-        // A group whose average SQL gave as NULL while it has ratings
-        // summed +∞ and −∞: the whole sum is NaN, which SQL gives as NULL.
+        // - A group whose average SQL gave as NULL although it has ratings
+        //   summed +∞ and −∞: the whole sum is NaN too, which SQL gives as NULL.
+        // - A group's infinite average, or Σ avg·n past the largest real: SQL's
+        //   one sum over every row gives ±∞, or a number when its row order
+        //   undoes an overflow. JSON has no infinity: one clear error.
         var ratingSum = 0.0
+        var notANumber = false
         for (_, aggregates) in drivers.groups {
             guard case .integer(let n) = aggregates[1], n > 0 else { continue }
-            ratingSum += (aggregates[2].doubleValue ?? .nan) * Double(n)
+            guard let average = aggregates[2].doubleValue, !average.isNaN else {
+                notANumber = true
+                continue
+            }
+            ratingSum += average * Double(n)
         }
-        let average = ratingSum / Double(self.drivers.rated)
-        if self.drivers.rated != 0, average.isInfinite {
-            throw TallyError(.database, "the average of drivers.rating is too large to represent (SQL gives \(average))")
+        if self.drivers.rated == 0 || notANumber {
+            self.drivers.averageRating = nil
+        } else {
+            let average = ratingSum / Double(self.drivers.rated)
+            guard average.isFinite else {
+                throw TallyError(
+                    .database, "the average of drivers.rating is too large to represent (SQL gives \(average) or, by its row order, a number)")
+            }
+            self.drivers.averageRating = average
         }
-        self.drivers.averageRating = self.drivers.rated == 0 || average.isNaN ? nil : average
 
         let vehicles = result("vehicles.byTypeAndAvailable")
         self.vehicles.total = vehicles.count()

@@ -52,8 +52,7 @@ public struct ModuleCounts: Codable, Sendable, Equatable {
         try compute(keys: ids.map { $0.map { StatValue.text($0) } }, strategy: strategy, in: db, execution: execution)
     }
 
-    /// The same for ids as stored (a page's: a foreign file's id may be a
-    /// blob, a number or NULL, which a text id would not find).
+    /// The same for ids as stored.
     static func compute(keys ids: [StatValue]?, strategy: Strategy, in db: Database, execution: Execution) throws -> [Organization] {
         let organizations = try list(ids: ids, in: db, execution: execution)
         if let ids {
@@ -62,9 +61,35 @@ public struct ModuleCounts: Codable, Sendable, Equatable {
                 throw TallyError(.notFound, "unknown organization '\(missing.description.quotedForMessage())'")
             }
         }
+        return try counts(of: organizations, restricted: ids != nil, strategy: strategy, in: db, execution: execution)
+    }
+
+    /// The organizations of a page, by rowid: each row once, whatever its id
+    /// holds (a foreign file's blob, number or NULL, which a text id would
+    /// not find; several NULL ids, which a lookup by id would all return).
+    static func compute(rowids: [Int64], strategy: Strategy, in db: Database, execution: Execution) throws -> [Organization] {
+        var organizations: [(id: StatValue, name: String?)] = []
+        for start in stride(from: 0, to: rowids.count, by: chunkSize) {
+            let chunk = rowids[start..<min(start + chunkSize, rowids.count)]
+            try execution.checkCancellation()
+            execution.ran()
+            let sql = "SELECT id, name FROM organizations WHERE rowid IN (\(chunk.map { _ in "?" }.joined(separator: ", "))) ORDER BY id, rowid"
+            organizations += try Row.fetchAll(db, sql: sql, arguments: StatementArguments(chunk.map(\.databaseValue))).map { row in
+                let name = StatValue(row[1] as DatabaseValue)
+                return (StatValue(key: row[0] as DatabaseValue), name == .null ? nil : name.description)
+            }
+        }
+        return try counts(of: organizations, restricted: true, strategy: strategy, in: db, execution: execution)
+    }
+
+    /// The active module counts of `organizations`, counting only theirs
+    /// when `restricted`.
+    static func counts(
+        of organizations: [(id: StatValue, name: String?)], restricted: Bool, strategy: Strategy, in db: Database, execution: Execution
+    ) throws -> [Organization] {
         // The N+1 pattern counts each listed organization; the others count
         // what was asked (all of them: no filter).
-        let restrict = ids != nil || strategy == .naive
+        let restrict = restricted || strategy == .naive
         let stat = stat(ids: restrict ? organizations.map(\.id) : nil)
         guard !(restrict && organizations.isEmpty) else { return [] }
         let result = try TallyEngine.run([stat], in: db, strategy: strategy, execution: execution)[0]

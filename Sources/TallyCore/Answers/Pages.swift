@@ -97,8 +97,8 @@ public struct OrganizationsPage: Codable, Sendable, Equatable {
         let (rows, next) = try pager.page(limit: limit, after: after, in: db, execution: execution) { row in
             (StatValue(row[0] as DatabaseValue), StatValue(row[1] as DatabaseValue))
         }
-        let ids = rows.map { StatValue(key: $0[0] as DatabaseValue) }
-        let organizations = ids.isEmpty ? [] : try ModuleCounts.compute(keys: ids, strategy: strategy, in: db, execution: execution)
+        let rowids = rows.compactMap { $0[1] as Int64? }
+        let organizations = rowids.isEmpty ? [] : try ModuleCounts.compute(rowids: rowids, strategy: strategy, in: db, execution: execution)
         return OrganizationsPage(organizations: organizations, nextCursor: next?.encoded)
     }
 }

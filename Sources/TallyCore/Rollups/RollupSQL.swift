@@ -64,9 +64,9 @@ enum RollupSQL {
         let m = RollupDefinition.bucketMilliseconds
         func floorDiv(_ i: String) -> String { "((\(i)) - ((((\(i)) % \(m)) + \(m)) % \(m))) / \(m)" }
         // A real's floor, exactly: its integer part, minus one below zero.
-        let realFloor = "(CAST(\(x) AS INTEGER) - (\(x) < CAST(\(x) AS INTEGER)))"
+        let realFloor = "(CAST(\(x) AS INTEGER) - ((\(x) COLLATE BINARY) < CAST(\(x) AS INTEGER)))"
         return "CASE typeof(\(x)) WHEN 'integer' THEN \(floorDiv(x)) "
-            + "WHEN 'real' THEN CASE WHEN \(x) > -9.0e18 AND \(x) < 9.0e18 THEN \(floorDiv(realFloor)) END END"
+            + "WHEN 'real' THEN CASE WHEN (\(x) COLLATE BINARY) > -9.0e18 AND (\(x) COLLATE BINARY) < 9.0e18 THEN \(floorDiv(realFloor)) END END"
     }
 
     /// Low 32 bits of an integer (0 ≤ l < 2³²), 0 for anything else.
@@ -81,13 +81,17 @@ enum RollupSQL {
     }
 
     /// Low 32 bits of a positive integer, 0 for anything else.
+    ///
+    /// Comparisons of a base column name `COLLATE BINARY`: otherwise SQLite
+    /// needs the column's own collation, which a writer other than the app
+    /// (the sqlite3 shell) may not have, and the trigger would fail its write.
     static func positiveLow(_ x: String) -> String {
-        "CASE WHEN typeof(\(x)) = 'integer' AND \(x) > 0 THEN (\(x)) % 4294967296 ELSE 0 END"
+        "CASE WHEN typeof(\(x)) = 'integer' AND (\(x) COLLATE BINARY) > 0 THEN (\(x)) % 4294967296 ELSE 0 END"
     }
 
     /// High part of a positive integer, 0 for anything else.
     static func positiveHigh(_ x: String) -> String {
-        "CASE WHEN typeof(\(x)) = 'integer' AND \(x) > 0 THEN (\(x)) / 4294967296 ELSE 0 END"
+        "CASE WHEN typeof(\(x)) = 'integer' AND (\(x) COLLATE BINARY) > 0 THEN (\(x)) / 4294967296 ELSE 0 END"
     }
 
     /// The number SQL's SUM adds for an integer or a finite real; texts,
@@ -99,8 +103,13 @@ enum RollupSQL {
 
     /// 1 for a value whose part in SQL's SUM only a scan reproduces: a text
     /// or blob (read as a number by SQL's rules), or an infinite real.
+    ///
+    /// A CASE, not `OR`/`AND`: in a value SQLite evaluates both sides of
+    /// those, and `abs()` of the integer −2⁶³ is an overflow error, which
+    /// would fail the app's write. A WHEN is skipped when its test is false.
     static func scanOnly(_ x: String) -> String {
-        "(typeof(\(x)) IN ('text', 'blob') OR (typeof(\(x)) = 'real' AND NOT (abs(\(x)) <= 1.7976931348623157e308)))"
+        "(CASE WHEN typeof(\(x)) IN ('text', 'blob') THEN 1 "
+            + "WHEN typeof(\(x)) = 'real' AND NOT (abs(\(x)) <= 1.7976931348623157e308) THEN 1 ELSE 0 END)"
     }
 
     /// Neumaier's correction term for `sum + y` (both expressions).
@@ -111,7 +120,9 @@ enum RollupSQL {
     /// The rollup's filter on a row whose columns `value` gives: whether the
     /// row belongs to the rollup.
     static func matches(_ r: RollupDefinition, _ value: (String) -> String) -> String {
-        r.filters.isEmpty ? "1" : r.filters.map { "\(value($0.column)) = \($0.literal)" }.joined(separator: " AND ")
+        // Byte for byte, as the scan compares (and not by a collation the
+        // writer may lack: the trigger would fail its write).
+        r.filters.isEmpty ? "1" : r.filters.map { "(\(value($0.column)) COLLATE BINARY) = \($0.literal)" }.joined(separator: " AND ")
     }
 
     /// The key expressions of a row, in `keyColumns` order.
@@ -135,8 +146,13 @@ enum RollupSQL {
                 "c\(j) = c\(j) \(op) (\(x) IS NOT NULL)",
                 "l\(j) = l\(j) \(op) (\(low(x)))",
                 "h\(j) = h\(j) \(op) (\(high(x)))",
-                "r\(j) = r\(j) + (\(y))",
-                "e\(j) = e\(j) + (\(compensation("r\(j)", y)))",
+                // Removing a group's last row leaves it empty: its real parts
+                // are then 0 exactly (SET reads the old row: n is still 1),
+                // not a rounding residue or a NaN an overflow left.
+                sign > 0 ? "r\(j) = r\(j) + (\(y))" : "r\(j) = CASE WHEN n = 1 THEN 0.0 ELSE r\(j) + (\(y)) END",
+                sign > 0
+                    ? "e\(j) = e\(j) + (\(compensation("r\(j)", y)))"
+                    : "e\(j) = CASE WHEN n = 1 THEN 0.0 ELSE e\(j) + (\(compensation("r\(j)", y))) END",
                 "f\(j) = f\(j) \(op) (typeof(\(x)) = 'real')",
                 "t\(j) = t\(j) \(op) \(scanOnly(x))",
                 "pl\(j) = pl\(j) \(op) (\(positiveLow(x)))",
@@ -176,7 +192,8 @@ enum RollupSQL {
             let t = r.tableName
             sets += [
                 "c\(j) = \(t).c\(j) - d.c\(j)", "l\(j) = \(t).l\(j) - d.l\(j)", "h\(j) = \(t).h\(j) - d.h\(j)",
-                "r\(j) = \(t).r\(j) - d.r\(j)", "e\(j) = \(t).e\(j) + (\(compensation("\(t).r\(j)", "-d.r\(j)")))",
+                "r\(j) = CASE WHEN \(t).n = d.n THEN 0.0 ELSE \(t).r\(j) - d.r\(j) END",
+                "e\(j) = CASE WHEN \(t).n = d.n THEN 0.0 ELSE \(t).e\(j) + (\(compensation("\(t).r\(j)", "-d.r\(j)"))) END",
                 "f\(j) = \(t).f\(j) - d.f\(j)", "t\(j) = \(t).t\(j) - d.t\(j)",
                 "pl\(j) = \(t).pl\(j) - d.pl\(j)", "ph\(j) = \(t).ph\(j) - d.ph\(j)",
             ]

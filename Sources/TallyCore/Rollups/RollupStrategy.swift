@@ -157,6 +157,8 @@ enum RollupStrategy {
                 guard start >= grid.from, start + m <= grid.to else { continue }
                 gridBucket = grid.bucket(of: start)
             }
+            // An emptied group holds nothing, whatever its parts say.
+            guard sqlite3_column_int64(handle, i) != 0 else { continue }
             let index = slot(StatResult.Key(values, bucket: gridBucket))
             storage[index].count &+= sqlite3_column_int64(handle, i); i += 1
             for j in needed.indices {

@@ -92,7 +92,8 @@ extension SchemaMap.Column {
         // takes `fromReal`'s rounded branch, its product staying below 2⁵³.
         // Every other value (larger, text, blob, NULL) takes `general`.
         let bound = "\(4_503_599_627_370_496 / factor).0"
-        return "CASE WHEN \(isNumber(x)) AND \(x) > -\(bound) AND \(x) < \(bound) THEN CAST(round((\(x)) * \(factor).0) AS INTEGER) "
+        let binary = "(\(x) COLLATE BINARY)"  // not the column's collation (see `isNumber`)
+        return "CASE WHEN \(isNumber(x)) AND \(binary) > -\(bound) AND \(binary) < \(bound) THEN CAST(round((\(x)) * \(factor).0) AS INTEGER) "
             + "ELSE \(general) END"
     }
 
@@ -118,7 +119,9 @@ extension SchemaMap.Column {
         let pairs = values.sorted { $0.key < $1.key }
         let texts = pairs.map { "WHEN \(literal($0.key)) THEN \(literal($0.value))" }
         let integers = pairs.compactMap { pair in Int64(pair.key).map { "WHEN \($0) THEN \(literal(pair.value))" } }
-        var expression = "CASE typeof(\(x)) WHEN 'text' THEN CASE \(x) \(texts.joined(separator: " ")) ELSE \(x) END"
+        // Matched byte for byte, not by the column's collation (which a
+        // writer other than the app may lack: the trigger would fail).
+        var expression = "CASE typeof(\(x)) WHEN 'text' THEN CASE (\(x) COLLATE BINARY) \(texts.joined(separator: " ")) ELSE \(x) END"
         if !integers.isEmpty { expression += " WHEN 'integer' THEN CASE \(x) \(integers.joined(separator: " ")) ELSE \(x) END" }
         return expression + " ELSE \(x) END"
     }
