@@ -38,9 +38,7 @@ struct RollupTests {
         try database.close()
 
         var rng = SplitMix64(seed: seed &* 7919)
-        var configuration = Configuration()
-        configuration.foreignKeysEnabled = false
-        let other = try DatabaseQueue(path: path, configuration: configuration)
+        let other = try Self.foreignWriter(path)
         try other.writeWithoutTransaction { db in
             try db.execute(sql: "PRAGMA recursive_triggers = \(recursive ? 1 : 0)")
             func pick<T>(_ values: [T]) -> T { values[rng.below(values.count)] }
@@ -195,13 +193,18 @@ struct RollupTests {
         }
     }
 
+    /// A writer of another program: no foreign keys enforced, no Tally functions.
+    static func foreignWriter(_ path: String) throws -> DatabaseQueue {
+        var configuration = Configuration()
+        configuration.foreignKeysEnabled = false
+        return try DatabaseQueue(path: path, configuration: configuration)
+    }
+
     @Test("a foreign database without the CHECKs: texts in sums answer by scan, the rest by rollup, all exact")
     func foreignValues() async throws {
         let dir = try TemporaryDirectory()
         let path = dir.path("f.sqlite")
-        var configuration = Configuration()
-        configuration.foreignKeysEnabled = false
-        let queue = try DatabaseQueue(path: path, configuration: configuration)
+        let queue = try Self.foreignWriter(path)
         try await queue.write { db in
             try db.execute(
                 sql: foreignSchemaSQL.replacingOccurrences(
@@ -217,7 +220,7 @@ struct RollupTests {
         try queue.close()
         let writer = try TallyDatabase.openForWriting(path: path)
         try Rollups.enable(on: writer)
-        let other = try DatabaseQueue(path: path, configuration: configuration)
+        let other = try Self.foreignWriter(path)
         try await other.write { db in
             try db.execute(
                 sql: """
@@ -242,9 +245,7 @@ struct RollupTests {
     func valuesOnlyAScanReads() async throws {
         let dir = try TemporaryDirectory()
         let path = dir.path("f.sqlite")
-        var configuration = Configuration()
-        configuration.foreignKeysEnabled = false
-        let queue = try DatabaseQueue(path: path, configuration: configuration)
+        let queue = try Self.foreignWriter(path)
         try await queue.write { db in
             try db.execute(sql: foreignSchemaSQL)
             try db.execute(
