@@ -777,6 +777,21 @@ class Orm:
         """The ORM's own migration-tracking rows."""
 
     def schema_map(self):
+        """The hand-written map: each table and column with its conversion."""
+        t = {}
+        for table, cols in TALLY_TABLES.items():
+            if self.tables[table] is None:
+                t[table] = None
+                continue
+            spec = {}
+            for c in cols:
+                app = self.column(table, c)
+                spec[c] = None if app is None else column_spec(app, **self.conversion(table, c))
+            t[table] = {"table": self.tables[table], "columns": spec}
+        return {"tables": t}
+
+    def conversion(self, table, c):
+        """The map's conversion of one column, as `column_spec` keywords ({} for none)."""
         raise NotImplementedError
 
     # Raw SQL insert relying on the database (or a literal) for createdAt.
@@ -890,20 +905,12 @@ class Prisma(Orm):
             "started_at", "applied_steps_count") VALUES ('5c1f0c7e-0000-4000-8000-000000000001', 'f00d',
             1704067200000, '20240101000000_init', 1704067200000, 1)""")
 
-    def schema_map(self):
-        epoch = {"timestamp": "epoch-ms"}
-        t = {}
-        for table, cols in TALLY_TABLES.items():
-            spec = {}
-            for c in cols:
-                if c in TIMESTAMP_COLUMNS:
-                    spec[c] = column_spec(c, **epoch)
-                elif f"{table}.{c}" in MONEY_COLUMNS:
-                    spec[c] = column_spec(c, money="major")
-                else:
-                    spec[c] = c  # enums are Tally's names already; flags 0/1
-            t[table] = {"table": self.tables[table], "columns": spec}
-        return {"tables": t}
+    def conversion(self, table, c):
+        if c in TIMESTAMP_COLUMNS:
+            return {"timestamp": "epoch-ms"}
+        if f"{table}.{c}" in MONEY_COLUMNS:
+            return {"money": "major"}
+        return {}  # enums are Tally's names already; flags 0/1
 
 
 class Django(Orm):
@@ -990,22 +997,14 @@ class Django(Orm):
                         [("contenttypes", "0001_initial", "2024-01-01 00:00:00.000000"),
                          ("rides", "0001_initial", "2024-01-01 00:00:01.000000")])
 
-    def schema_map(self):
-        t = {}
-        for table, cols in TALLY_TABLES.items():
-            spec = {}
-            for c in cols:
-                app = self.columns[table][c]
-                if c in TIMESTAMP_COLUMNS:
-                    spec[c] = column_spec(app, timestamp="iso8601")
-                elif f"{table}.{c}" in MONEY_COLUMNS:
-                    spec[c] = column_spec(app, money="major")
-                elif f"{table}.{c}" in ENUMS:
-                    spec[c] = column_spec(app, values={n.lower(): n for n in ENUMS[f"{table}.{c}"]})
-                else:
-                    spec[c] = app
-            t[table] = {"table": self.tables[table], "columns": spec}
-        return {"tables": t}
+    def conversion(self, table, c):
+        if c in TIMESTAMP_COLUMNS:
+            return {"timestamp": "iso8601"}
+        if f"{table}.{c}" in MONEY_COLUMNS:
+            return {"money": "major"}
+        if f"{table}.{c}" in ENUMS:
+            return {"values": {n.lower(): n for n in ENUMS[f"{table}.{c}"]}}
+        return {}
 
 
 class Rails(Orm):
@@ -1100,29 +1099,16 @@ class Rails(Orm):
         con.execute('INSERT INTO "ar_internal_metadata" VALUES (\'environment\', \'production\', '
                     '\'2024-01-01 00:00:00.000000\', \'2024-01-01 00:00:00.000000\')')
 
-    def schema_map(self):
-        t = {}
-        for table, cols in TALLY_TABLES.items():
-            if self.tables[table] is None:
-                t[table] = None
-                continue
-            spec = {}
-            for c in cols:
-                app = self.columns[table].get(c)
-                if app is None:
-                    spec[c] = None
-                elif c in TIMESTAMP_COLUMNS:
-                    spec[c] = column_spec(app, timestamp="iso8601")
-                elif f"{table}.{c}" in MONEY_COLUMNS:
-                    spec[c] = column_spec(app, money="major")
-                elif f"{table}.{c}" in self.codes:
-                    spec[c] = column_spec(app, values={str(v): n for n, v in self.codes[f"{table}.{c}"].items()})
-                elif c in FLAG_COLUMNS and self.legacy:
-                    spec[c] = column_spec(app, boolean=True)
-                else:
-                    spec[c] = app
-            t[table] = {"table": self.tables[table], "columns": spec}
-        return {"tables": t}
+    def conversion(self, table, c):
+        if c in TIMESTAMP_COLUMNS:
+            return {"timestamp": "iso8601"}
+        if f"{table}.{c}" in MONEY_COLUMNS:
+            return {"money": "major"}
+        if f"{table}.{c}" in self.codes:
+            return {"values": {str(v): n for n, v in self.codes[f"{table}.{c}"].items()}}
+        if c in FLAG_COLUMNS and self.legacy:
+            return {"boolean": True}
+        return {}
 
 
 class RailsLegacy(Rails):
