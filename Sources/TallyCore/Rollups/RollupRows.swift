@@ -134,13 +134,7 @@ struct RollupRows: Sendable {
     static func read(_ r: RollupDefinition, in db: Database) throws -> RollupRows {
         var rows = RollupRows()
         let keyColumns = RollupSQL.keyColumns(r)
-        // CASTs: an edited table may hold any storage class; decoding must not trap.
-        // A real sum SQLite made NaN stored as NULL (an overflow to infinity,
-        // then a removal): read as NaN, never as 0.
-        let values = RollupSQL.valueColumns(r).map { column in
-            ["r", "e"].contains(column.prefix(1))
-                ? "CASE WHEN \(column) IS NULL THEN NULL ELSE CAST(\(column) AS REAL) END" : "CAST(\(column) AS INTEGER)"
-        }
+        let values = RollupSQL.valueColumns(r).map(RollupSQL.decoded)
         let bucket = r.bucketColumn == nil ? [] : ["CAST(b AS INTEGER)"]
         let sql = "SELECT \((keyColumns.filter { $0 != "b" } + bucket + values).joined(separator: ", ")) FROM \(r.tableName)"
         let cursor = try Row.fetchCursor(db, sql: sql)

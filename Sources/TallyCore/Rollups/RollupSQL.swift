@@ -36,6 +36,14 @@ enum RollupSQL {
         ["c\(j)", "l\(j)", "h\(j)", "r\(j)", "e\(j)", "f\(j)", "t\(j)", "pl\(j)", "ph\(j)"]
     }
 
+    /// A kept column as its readers select it: cast to its type, so that a
+    /// table edited by hand (any storage class) cannot make decoding trap.
+    /// NULL stays NULL: in a real part it is a NaN SQLite stored (an
+    /// overflow to infinity, then a removal), which readers take as NaN.
+    static func decoded(_ column: String) -> String {
+        ["r", "e"].contains(column.prefix(1)) ? "CAST(\(column) AS REAL)" : "CAST(\(column) AS INTEGER)"
+    }
+
     static func valueColumns(_ r: RollupDefinition) -> [String] {
         ["n"] + r.sums.indices.flatMap { sumColumns(r, $0) }
     }
@@ -64,9 +72,9 @@ enum RollupSQL {
         let m = RollupDefinition.bucketMilliseconds
         func floorDiv(_ i: String) -> String { "((\(i)) - ((((\(i)) % \(m)) + \(m)) % \(m))) / \(m)" }
         // A real's floor, exactly: its integer part, minus one below zero.
-        let realFloor = "(CAST(\(x) AS INTEGER) - ((\(x) COLLATE BINARY) < CAST(\(x) AS INTEGER)))"
+        let realFloor = "(CAST(\(x) AS INTEGER) - (\(x.bytewise) < CAST(\(x) AS INTEGER)))"
         return "CASE typeof(\(x)) WHEN 'integer' THEN \(floorDiv(x)) "
-            + "WHEN 'real' THEN CASE WHEN (\(x) COLLATE BINARY) > -9.0e18 AND (\(x) COLLATE BINARY) < 9.0e18 THEN \(floorDiv(realFloor)) END END"
+            + "WHEN 'real' THEN CASE WHEN \(x.bytewise) > -9.0e18 AND \(x.bytewise) < 9.0e18 THEN \(floorDiv(realFloor)) END END"
     }
 
     /// Low 32 bits of an integer (0 ≤ l < 2³²), 0 for anything else.
@@ -81,17 +89,13 @@ enum RollupSQL {
     }
 
     /// Low 32 bits of a positive integer, 0 for anything else.
-    ///
-    /// Comparisons of a base column name `COLLATE BINARY`: otherwise SQLite
-    /// needs the column's own collation, which a writer other than the app
-    /// (the sqlite3 shell) may not have, and the trigger would fail its write.
     static func positiveLow(_ x: String) -> String {
-        "CASE WHEN typeof(\(x)) = 'integer' AND (\(x) COLLATE BINARY) > 0 THEN (\(x)) % 4294967296 ELSE 0 END"
+        "CASE WHEN typeof(\(x)) = 'integer' AND \(x.bytewise) > 0 THEN (\(x)) % 4294967296 ELSE 0 END"
     }
 
     /// High part of a positive integer, 0 for anything else.
     static func positiveHigh(_ x: String) -> String {
-        "CASE WHEN typeof(\(x)) = 'integer' AND (\(x) COLLATE BINARY) > 0 THEN (\(x)) / 4294967296 ELSE 0 END"
+        "CASE WHEN typeof(\(x)) = 'integer' AND \(x.bytewise) > 0 THEN (\(x)) / 4294967296 ELSE 0 END"
     }
 
     /// The number SQL's SUM adds for an integer or a finite real; texts,
@@ -120,9 +124,8 @@ enum RollupSQL {
     /// The rollup's filter on a row whose columns `value` gives: whether the
     /// row belongs to the rollup.
     static func matches(_ r: RollupDefinition, _ value: (String) -> String) -> String {
-        // Byte for byte, as the scan compares (and not by a collation the
-        // writer may lack: the trigger would fail its write).
-        r.filters.isEmpty ? "1" : r.filters.map { "(\(value($0.column)) COLLATE BINARY) = \($0.literal)" }.joined(separator: " AND ")
+        // Byte for byte, as the scan compares (see `String.bytewise`).
+        r.filters.isEmpty ? "1" : r.filters.map { "\(value($0.column).bytewise) = \($0.literal)" }.joined(separator: " AND ")
     }
 
     /// The key expressions of a row, in `keyColumns` order.

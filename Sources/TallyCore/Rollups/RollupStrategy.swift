@@ -86,14 +86,13 @@ enum RollupStrategy {
         let needed = Array(Set(stat.aggregates.compactMap(\.column))).sorted()
         // The rows as stored, added up in Swift by the stat's groups: a
         // GROUP BY would cost SQLite an aggregate context per row (a rollup
-        // keeps one row per key). CASTs: a rollup table edited by hand may
-        // hold any storage class; decoding must not trap on it (verify
-        // reports such a table).
-        var select = stat.groupBy.map { keyOf[$0]! } + ["CAST(n AS INTEGER)"]
+        // keeps one row per key). Decoded as `RollupSQL.decoded` says (verify
+        // reports a table edited by hand).
+        var select = stat.groupBy.map { keyOf[$0]! } + [RollupSQL.decoded("n")]
         for column in needed {
             let j = sumIndex[column]!
             // Every kept part, in `sumColumns` order: `answer` reads them by position.
-            select += RollupSQL.sumColumns(r, j).map { ["r", "e"].contains($0.prefix(1)) ? "CAST(\($0) AS REAL)" : "CAST(\($0) AS INTEGER)" }
+            select += RollupSQL.sumColumns(r, j).map(RollupSQL.decoded)
         }
         // Per group, and per 15-minute bucket when the stat has periods.
         var partial: [Int64] = []

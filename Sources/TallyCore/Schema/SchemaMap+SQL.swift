@@ -92,18 +92,16 @@ extension SchemaMap.Column {
         // takes `fromReal`'s rounded branch, its product staying below 2⁵³.
         // Every other value (larger, text, blob, NULL) takes `general`.
         let bound = "\(4_503_599_627_370_496 / factor).0"
-        let binary = "(\(x) COLLATE BINARY)"  // not the column's collation (see `isNumber`)
-        return "CASE WHEN \(isNumber(x)) AND \(binary) > -\(bound) AND \(binary) < \(bound) THEN CAST(round((\(x)) * \(factor).0) AS INTEGER) "
+        return
+            "CASE WHEN \(isNumber(x)) AND \(x.bytewise) > -\(bound) AND \(x.bytewise) < \(bound) THEN CAST(round((\(x)) * \(factor).0) AS INTEGER) "
             + "ELSE \(general) END"
     }
 
     /// True for an integer or a real, false for text and blobs, NULL for
     /// NULL: SQL orders every number before every text, and a binary
-    /// comparison with `''` is cheaper per row than `typeof()`'s text. The
-    /// explicit collation keeps a column's own (an app's `NOCASE`, or one
-    /// only the app defines) out of it.
+    /// comparison with `''` is cheaper per row than `typeof()`'s text.
     static func isNumber(_ x: String) -> String {
-        "\(x) < ('' COLLATE BINARY)"
+        "\(x) < \("''".bytewise)"
     }
 
     /// `'t'`/`'true'`/`'1'` as 1 and `'f'`/`'false'`/`'0'` as 0 (any case,
@@ -119,9 +117,7 @@ extension SchemaMap.Column {
         let pairs = values.sorted { $0.key < $1.key }
         let texts = pairs.map { "WHEN \(literal($0.key)) THEN \(literal($0.value))" }
         let integers = pairs.compactMap { pair in Int64(pair.key).map { "WHEN \($0) THEN \(literal(pair.value))" } }
-        // Matched byte for byte, not by the column's collation (which a
-        // writer other than the app may lack: the trigger would fail).
-        var expression = "CASE typeof(\(x)) WHEN 'text' THEN CASE (\(x) COLLATE BINARY) \(texts.joined(separator: " ")) ELSE \(x) END"
+        var expression = "CASE typeof(\(x)) WHEN 'text' THEN CASE \(x.bytewise) \(texts.joined(separator: " ")) ELSE \(x) END"
         if !integers.isEmpty { expression += " WHEN 'integer' THEN CASE \(x) \(integers.joined(separator: " ")) ELSE \(x) END" }
         return expression + " ELSE \(x) END"
     }
@@ -135,4 +131,10 @@ extension String {
 
     /// A text as an SQL literal (`'it''s'`, quotes doubled).
     var sqlLiteral: String { "'" + replacingOccurrences(of: "'", with: "''") + "'" }
+
+    /// An SQL expression compared byte for byte (`(x COLLATE BINARY)`), not
+    /// by its column's collation: in a view or a trigger on an app's table,
+    /// a collation only the app defines would make the statement fail in
+    /// every other connection (a trigger would fail that writer's write).
+    var bytewise: String { "(\(self) COLLATE BINARY)" }
 }
