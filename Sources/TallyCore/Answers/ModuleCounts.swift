@@ -68,17 +68,7 @@ public struct ModuleCounts: Codable, Sendable, Equatable {
     /// holds (a foreign file's blob, number or NULL, which a text id would
     /// not find; several NULL ids, which a lookup by id would all return).
     static func compute(rowids: [Int64], strategy: Strategy, in db: Database, execution: Execution) throws -> [Organization] {
-        var organizations: [(id: StatValue, name: String?)] = []
-        for start in stride(from: 0, to: rowids.count, by: chunkSize) {
-            let chunk = rowids[start..<min(start + chunkSize, rowids.count)]
-            try execution.checkCancellation()
-            execution.ran()
-            let sql = "SELECT id, name FROM organizations WHERE rowid IN (\(chunk.map { _ in "?" }.joined(separator: ", "))) ORDER BY id, rowid"
-            organizations += try Row.fetchAll(db, sql: sql, arguments: StatementArguments(chunk.map(\.databaseValue))).map { row in
-                let name = StatValue(row[1] as DatabaseValue)
-                return (StatValue(key: row[0] as DatabaseValue), name == .null ? nil : name.description)
-            }
-        }
+        let organizations = try list(where: "rowid", in: rowids.map(\.databaseValue), orderBy: "id, rowid", in: db, execution: execution)
         return try counts(of: organizations, restricted: true, strategy: strategy, in: db, execution: execution)
     }
 
@@ -110,24 +100,40 @@ public struct ModuleCounts: Codable, Sendable, Equatable {
 
     /// `SELECT id, name FROM organizations [WHERE id IN (…)] ORDER BY id`.
     static func list(ids: [StatValue]?, in db: Database, execution: Execution) throws -> [(id: StatValue, name: String?)] {
-        func fetch(_ sql: String, _ arguments: StatementArguments) throws -> [(id: StatValue, name: String?)] {
-            try execution.checkCancellation()
-            execution.ran()
-            return try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
-                let name = StatValue(row[1] as DatabaseValue)
-                return (StatValue(key: row[0] as DatabaseValue), name == .null ? nil : name.description)
-            }
-        }
-        guard let ids else { return try fetch("SELECT id, name FROM organizations ORDER BY id", []) }
+        guard let ids else { return try fetch("SELECT id, name FROM organizations ORDER BY id", [], in: db, execution: execution) }
         let unique = Array(Set(ids)).filter { $0 != .null }.sorted()
         var result: [(id: StatValue, name: String?)] = []
         // `IN (NULL)` finds nothing: a NULL id (a file without NOT NULL) is looked for as such.
-        if ids.contains(.null) { result += try fetch("SELECT id, name FROM organizations WHERE id IS NULL", []) }
-        for start in stride(from: 0, to: unique.count, by: chunkSize) {
-            let chunk = unique[start..<min(start + chunkSize, unique.count)]
-            let sql = "SELECT id, name FROM organizations WHERE id IN (\(chunk.map { _ in "?" }.joined(separator: ", "))) ORDER BY id"
-            result += try fetch(sql, StatementArguments(chunk.map(\.databaseValue)))
+        if ids.contains(.null) {
+            result += try fetch("SELECT id, name FROM organizations WHERE id IS NULL", [], in: db, execution: execution)
         }
+        result += try list(where: "id", in: unique.map(\.databaseValue), orderBy: "id", in: db, execution: execution)
         return result.sorted { $0.id < $1.id }
+    }
+
+    /// `SELECT id, name FROM organizations WHERE column IN (…) ORDER BY …`,
+    /// `chunkSize` values per statement.
+    static func list(
+        where column: String, in values: [DatabaseValue], orderBy order: String, in db: Database, execution: Execution
+    ) throws -> [(id: StatValue, name: String?)] {
+        var result: [(id: StatValue, name: String?)] = []
+        for start in stride(from: 0, to: values.count, by: chunkSize) {
+            let chunk = values[start..<min(start + chunkSize, values.count)]
+            let sql = "SELECT id, name FROM organizations WHERE \(column) IN (\(chunk.map { _ in "?" }.joined(separator: ", "))) ORDER BY \(order)"
+            result += try fetch(sql, StatementArguments(Array(chunk)), in: db, execution: execution)
+        }
+        return result
+    }
+
+    /// One statement's organizations, each id as a group key and its name as text.
+    static func fetch(
+        _ sql: String, _ arguments: StatementArguments, in db: Database, execution: Execution
+    ) throws -> [(id: StatValue, name: String?)] {
+        try execution.checkCancellation()
+        execution.ran()
+        return try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
+            let name = StatValue(row[1] as DatabaseValue)
+            return (StatValue(key: row[0] as DatabaseValue), name == .null ? nil : name.description)
+        }
     }
 }
