@@ -45,9 +45,10 @@ public enum AtomicWriter {
             }
         }
         for name in files.keys.sorted() {
+            let target = url.appendingPathComponent(name).path
             var taken: ObjCBool = false
-            if FileManager.default.fileExists(atPath: url.appendingPathComponent(name).path, isDirectory: &taken), taken.boolValue {
-                throw TallyError(.file, "cannot write \(url.appendingPathComponent(name).path): a directory has that name")
+            if FileManager.default.fileExists(atPath: target, isDirectory: &taken), taken.boolValue {
+                throw TallyError(.file, "cannot write \(target): a directory has that name")
             }
         }
         let suffix = "tmp-\(ProcessInfo.processInfo.processIdentifier)"

@@ -67,7 +67,7 @@ struct RollupsCommand: AsyncParsableCommand {
             do { report = try await Rollups.status(of: db) } catch { throw TallyError.wrapping(error, path: database.db) }
             try show(report, note: report.enabled ? nil : "rollups are not enabled (run `tally rollups enable --db \(database.db)`)")
             if report.enabled, !report.allIntact {
-                let broken = report.rollups.filter { $0.state != "intact" && $0.state != Rollups.Status.absent }
+                let broken = report.rollups.filter { !$0.isIntactOrAbsent }
                 throw TallyError(
                     .state, "\(broken.count) rollup(s) not intact: " + (broken.first.map { "\($0.name): \($0.state)" } ?? "counters missing"))
             }

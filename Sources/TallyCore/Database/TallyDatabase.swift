@@ -312,7 +312,8 @@ public final class TallyDatabase: Sendable {
             do {
                 let reader = try DatabaseQueue(path: path, configuration: configuration)
                 let (isTally, migrated, hint) = try reader.read { db in
-                    (try isTallyDatabase(db), try db.tableExists("grdb_migrations"), try SchemaValidator.mapHint(db, path: path))
+                    let isTally = try isTallyDatabase(db)
+                    return (isTally, try db.tableExists("grdb_migrations"), isTally ? "" : try SchemaValidator.mapHint(db, path: path))
                 }
                 let complete = try reader.read { db in try TallySchema.tables.allSatisfy { try db.tableExists($0.name) } }
                 hasContractTables = isTally && !migrated && complete

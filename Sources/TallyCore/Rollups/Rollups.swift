@@ -34,6 +34,9 @@ extension Rollups {
 
         /// The state of a rollup over a table an app's database lacks.
         public static let absent = "absent"
+
+        /// Whether nothing is wrong with it: intact, or absent with its table.
+        public var isIntactOrAbsent: Bool { state == "intact" || state == Status.absent }
     }
 
     /// The report of `status`.
@@ -42,7 +45,7 @@ extension Rollups {
         /// Whether the per-table change counters exist.
         public let counters: Bool
         public let rollups: [Status]
-        public var allIntact: Bool { enabled && counters && rollups.allSatisfy { $0.state == "intact" || $0.state == Status.absent } }
+        public var allIntact: Bool { enabled && counters && rollups.allSatisfy(\.isIntactOrAbsent) }
     }
 
     /// Creates the rollup tables, the change counters and the triggers, and
