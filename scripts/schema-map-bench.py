@@ -8,7 +8,9 @@ shape: epoch-ms INTEGER and TEXT ids; ISO text timestamps and mixed REAL/INTEGER
 decimals), then times, interleaved in one run so that every ratio has its baseline
 measured alongside it:
 
-- the single-pass dashboard (`--strategy single-pass --no-cache`) on each file;
+- the single-pass dashboard (`--strategy single-pass --no-cache`) on each file, and on
+  the Prisma file read with no conversion at all (a map of its columns as stored: wrong
+  amounts, but the cost of reading its wider rows alone, which no conversion goes below);
 - the rollup dashboard and monthly revenue on copies with rollups enabled (natively,
   and through each map), and how long `rollups enable` took.
 
@@ -75,11 +77,25 @@ def main():
             "dashboard.rollup": lambda path, extra: ["dashboard", "--db", path, "--strategy", "rollup"] + extra,
             "revenue.month.rollup": lambda path, extra: ["revenue", "--db", path, "--period", "month", "--strategy", "rollup"] + extra,
         }
+        # The Prisma file read with no conversion at all (every column as
+        # stored: its amounts come out wrong, in major units): the cost of
+        # reading its wider rows alone, which no conversion can go below.
+        with open(files["prisma"][0] + ".map.json") as f:
+            raw_map = json.load(f)
+        for table in raw_map["tables"].values():
+            if table:
+                table["columns"] = {tally: (entry["column"] if isinstance(entry, dict) else entry) for tally, entry in table["columns"].items()}
+        raw_map_path = os.path.join(directory, "prisma-as-stored.map.json")
+        with open(raw_map_path, "w") as f:
+            json.dump(raw_map, f)
+        as_stored = (files["prisma"][0], ["--schema-map", raw_map_path])
+
         samples = {}
         for _ in range(options.runs):
             for case, make in cases.items():
                 for name, (path, extra) in files.items():
                     samples.setdefault((case, name), []).append(duration(options.tally, make(path, extra)))
+            samples.setdefault("as-stored", []).append(duration(options.tally, cases["dashboard.single-pass"](*as_stored)))
             for case, make in rollup_cases.items():
                 for name, (path, extra) in rolled.items():
                     samples.setdefault((case, name), []).append(duration(options.tally, make(path, extra)))
@@ -91,6 +107,9 @@ def main():
             prisma = statistics.median(samples[(case, "prisma")])
             django = statistics.median(samples[(case, "django")])
             print(f"{case:28} {native:10.2f} {prisma:10.2f} {prisma / native:9.2f} {django:10.2f} {django / native:9.2f}")
+        native = statistics.median(samples[("dashboard.single-pass", "native")])
+        raw = statistics.median(samples["as-stored"])
+        print(f"{'dashboard.single-pass, Prisma file read as stored (no conversion: the floor)':28} {raw:.2f} ms, {raw / native:.2f} × native")
         print()
         print("rollups enable: " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in enable_seconds.items()))
     finally:

@@ -34,22 +34,26 @@ public enum EngineBenchmark {
             self.run = run
         }
 
-        /// A workload run inside one read transaction on one connection.
-        public static func transaction(_ name: String, _ body: @escaping @Sendable (Database) throws -> Void) -> Workload {
-            Workload(name: name) { database in try await database.reader.read { try body($0) } }
+        /// A workload run inside one read transaction on one connection,
+        /// with a fresh `Execution` that reads through the database's
+        /// schema map, as the engine's own computations do.
+        package static func transaction(_ name: String, _ body: @escaping @Sendable (Database, Execution) throws -> Void) -> Workload {
+            Workload(name: name) { database in
+                try await database.reader.read { try body($0, Execution(mapping: database.mapping)) }
+            }
         }
     }
 
     /// The floor of `single-pass`: steps the same `SELECT`s, reading every
     /// column, aggregating nothing. Returns the rows read.
-    package static func floor(_ stats: [Stat], in db: Database) throws -> Int {
-        try SinglePassScanner.plan(stats).reduce(0) { $0 + (try SinglePassScanner.floor($1, in: db)).rows }
+    package static func floor(_ stats: [Stat], in db: Database, mapping: MappedSchema? = nil) throws -> Int {
+        try SinglePassScanner.plan(stats, mapping: mapping).reduce(0) { $0 + (try SinglePassScanner.floor($1, in: db)).rows }
     }
 
     /// The parallel floor: the single-pass scans of `stats`, spread over the
     /// pool as the engine spreads them. Nil when the work does not split.
-    static func parallelFloor(_ stats: [Stat], pool: DatabasePool, width: Int) async throws -> Int? {
-        let units = SinglePassScanner.plan(stats).map { scan in
+    static func parallelFloor(_ stats: [Stat], pool: DatabasePool, width: Int, mapping: MappedSchema?) async throws -> Int? {
+        let units = SinglePassScanner.plan(stats, mapping: mapping).map { scan in
             ParallelStats.Unit(table: scan.table) { db in try SinglePassScanner.floor(scan, in: db).rows }
         }
         return try await runOnThread(named: "tally.bench-floor") {
@@ -77,11 +81,11 @@ public enum EngineBenchmark {
         var workloads: [Workload] = [
             Workload(name: "dashboard.floor") { database in
                 if let pool = database.reader as? DatabasePool, parallelism > 1,
-                    try await parallelFloor(stats, pool: pool, width: parallelism) != nil
+                    try await parallelFloor(stats, pool: pool, width: parallelism, mapping: database.mapping) != nil
                 {
                     return
                 }
-                _ = try await database.reader.read { try floor(stats, in: $0) }
+                _ = try await database.reader.read { try floor(stats, in: $0, mapping: database.mapping) }
             }
         ]
         for strategy in Strategy.scans {
@@ -92,9 +96,10 @@ public enum EngineBenchmark {
                 })
         }
         if rollups { workloads.append(rollupWorkload("dashboard.rollup", stats)) }
-        workloads.append(.transaction("dashboard-1conn.floor") { _ = try floor(stats, in: $0) })
+        workloads.append(.transaction("dashboard-1conn.floor") { _ = try floor(stats, in: $0, mapping: $1.mapping) })
         for strategy in Strategy.scans {
-            workloads.append(.transaction("dashboard-1conn.\(strategy.rawValue)") { _ = try TallyEngine.dashboard(in: $0, strategy: strategy) })
+            workloads.append(
+                .transaction("dashboard-1conn.\(strategy.rawValue)") { _ = try TallyEngine.dashboard(in: $0, strategy: strategy, execution: $1) })
         }
         return workloads
     }
@@ -114,12 +119,14 @@ public enum EngineBenchmark {
         let revenueQuery = query
         let prefix = "revenue.\(period.rawValue)\(lastDays.map { "-last\($0)d" } ?? "").\(zone.identifier.replacingOccurrences(of: "/", with: "-"))"
         return [
-            Workload.transaction("\(prefix).floor") { db in
-                _ = try floor([RevenueQuery.stat(grid: try revenueQuery.grid(in: db))], in: db)
+            Workload.transaction("\(prefix).floor") { db, execution in
+                _ = try floor([RevenueQuery.stat(grid: try revenueQuery.grid(in: db))], in: db, mapping: execution.mapping)
             }
         ]
             + Strategy.scans.map { strategy in
-                Workload.transaction("\(prefix).\(strategy.rawValue)") { _ = try TallyEngine.revenue(revenueQuery, in: $0, strategy: strategy) }
+                Workload.transaction("\(prefix).\(strategy.rawValue)") {
+                    _ = try TallyEngine.revenue(revenueQuery, in: $0, strategy: strategy, execution: $1)
+                }
             }
             + (rollups
                 ? [
@@ -143,8 +150,9 @@ public enum EngineBenchmark {
         var workloads: [Workload] = []
         for table in ["bookings", "payments", "users"] {
             let stats = Dashboard.stats.filter { $0.table == table }
-            workloads.append(.transaction("scan-\(table).floor") { _ = try floor(stats, in: $0) })
-            workloads.append(.transaction("scan-\(table).single-pass") { _ = try TallyEngine.run(stats, in: $0, strategy: .singlePass) })
+            workloads.append(.transaction("scan-\(table).floor") { _ = try floor(stats, in: $0, mapping: $1.mapping) })
+            workloads.append(
+                .transaction("scan-\(table).single-pass") { _ = try TallyEngine.run(stats, in: $0, strategy: .singlePass, execution: $1) })
         }
         return workloads
     }
@@ -153,7 +161,7 @@ public enum EngineBenchmark {
     public static func moduleWorkloads(rollups: Bool = false) -> [Workload] {
         [ModuleStrategy.batched, .perOrg].map { strategy in
             Workload.transaction("modules.\(strategy.rawValue)") {
-                _ = try TallyEngine.moduleCounts(ids: nil, strategy: strategy.strategy, in: $0)
+                _ = try TallyEngine.moduleCounts(ids: nil, strategy: strategy.strategy, in: $0, execution: $1)
             }
         }
             + (rollups

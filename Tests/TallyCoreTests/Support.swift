@@ -10,18 +10,22 @@ func dump(_ db: Database) throws -> [String: [String]] {
     var result: [String: [String]] = [:]
     for table in TallySchema.tables {
         result[table.name] = try Row.fetchAll(db, sql: "SELECT * FROM \(table.name) ORDER BY id").map { row in
-            row.databaseValues.map { value -> String in
-                switch value.storage {
-                case .null: "NULL"
-                case .int64(let v): "i\(v)"
-                case .double(let v): "r\(v.bitPattern)"
-                case .string(let v): "t\(v)"
-                case .blob(let v): "b\(v.base64EncodedString())"
-                }
-            }.joined(separator: "|")
+            row.databaseValues.map(exactText).joined(separator: "|")
         }
     }
     return result
+}
+
+/// A value with its storage class, as text: `DatabaseValue`'s `==` takes
+/// 1 and 1.0 for equal, and 0.0 and -0.0.
+func exactText(_ value: DatabaseValue) -> String {
+    switch value.storage {
+    case .null: "NULL"
+    case .int64(let v): "i\(v)"
+    case .double(let v): "r\(v.bitPattern)"
+    case .string(let v): "t\(v)"
+    case .blob(let v): "b\(v.base64EncodedString())"
+    }
 }
 
 extension Dashboard {

@@ -219,7 +219,7 @@ extension TallyEngine {
         _ body: @escaping @Sendable (Database, Strategy, Execution) throws -> (T, [Stat])
     ) async throws -> (T, Computation) {
         let started = ContinuousClock.now
-        let execution = Execution()
+        let execution = Execution(mapping: database.mapping)
         let resolved = try await resolve(strategy, for: stats, execution: execution)
         let (value, stats, stamp): (T, [Stat], StatsCache.Stamp?) = try await execution.cancellingWithTask {
             try await database.gate.withPermit {

@@ -25,7 +25,14 @@ package final class Execution: Sendable {
 
     private let state = Locked(State())
 
-    package init() {}
+    /// The schema map the statements read through, if any: the single-pass
+    /// scan then converts the common stored values in Swift
+    /// (`ScanConversion`).
+    package let mapping: MappedSchema?
+
+    package init(mapping: MappedSchema? = nil) {
+        self.mapping = mapping
+    }
 
     /// Counts `n` executed SQL statements.
     func ran(_ n: Int = 1) {

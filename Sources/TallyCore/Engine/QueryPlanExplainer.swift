@@ -42,7 +42,7 @@ public enum QueryPlanExplainer {
             notRun(table, mapping: mapping, strategy: strategy, purpose: purpose)
         }
 
-        for scan in SinglePassScanner.plan(stats) {
+        for scan in SinglePassScanner.plan(stats, mapping: mapping) {
             let purpose = scan.stats.map(\.name).joined(separator: ", ")
             result.append(
                 try absentTable(scan.stats[0].table, strategy: "single-pass", purpose: purpose)
@@ -172,7 +172,7 @@ public enum QueryPlanExplainer {
             let statements: [(sql: String, arguments: StatementArguments)]
             switch strategy {
             case .auto, .singlePass, .rollup:
-                statements = SinglePassScanner.plan(stats).map { ($0.sql(), StatementArguments($0.conditions.arguments)) }
+                statements = SinglePassScanner.plan(stats, mapping: database?.mapping).map { ($0.sql(), StatementArguments($0.conditions.arguments)) }
             case .grouped: statements = GroupedStrategy.statements(stats)
             case .naive: statements = NaiveStrategy.statements(stats)
             }

@@ -13,7 +13,16 @@ package enum SinglePassScanner {
     /// One table's scan: the columns it selects and the stats it serves.
     package struct TableScan: Sendable {
         package let table: String
+        /// Tally's columns the stats read, in `SELECT` order (their slots).
         let columns: [String]
+        /// What the `SELECT` reads for each slot: the column, or through a
+        /// schema map the app's stored value of a column the scan converts
+        /// in Swift (`conversions`), and then last the `rowid` (`rowidSlot`)
+        /// by which any other value of it is read through the view.
+        let selections: [String]
+        /// The slots converted in Swift, with their conversions.
+        let conversions: [(slot: Int, conversion: ScanConversion)]
+        let rowidSlot: Int?
         /// The stats it serves, with their positions in the request (a stat
         /// asked for twice is computed twice and answered at both positions).
         let entries: [(position: Int, stat: Stat)]
@@ -37,12 +46,22 @@ package enum SinglePassScanner {
 
         /// The `SELECT`, with the shared conditions or (`pushdown: false`) without.
         package func sql(pushdown: Bool = true) -> String {
-            "SELECT \(columns.joined(separator: ", ")) FROM \(table)" + (pushdown ? StatSQL.whereClause(conditions.sql) : "")
+            "SELECT \(selections.joined(separator: ", ")) FROM \(table)" + (pushdown ? StatSQL.whereClause(conditions.sql) : "")
+        }
+
+        /// The statement reading one row's `column` through the view (the
+        /// map's SQL conversion), for the values Swift does not convert.
+        func rowValueSQL(_ column: String) -> String {
+            "SELECT \(column) FROM \(table) WHERE rowid = ?"
         }
     }
 
     /// Groups stats by table, so that each table is read once.
-    package static func plan(_ stats: [Stat]) -> [TableScan] {
+    ///
+    /// - parameter mapping: the schema map the tables are read through:
+    ///   columns whose conversion Swift applies (`ScanConversion`) are read
+    ///   as stored.
+    package static func plan(_ stats: [Stat], mapping: MappedSchema? = nil) -> [TableScan] {
         var order: [String] = []
         var byTable: [String: [(Int, Stat)]] = [:]
         for (position, stat) in stats.enumerated() {
@@ -58,9 +77,26 @@ package enum SinglePassScanner {
             // `SELECT  FROM t` is not SQL; a count-only scan reads the rowid.
             if columns.isEmpty { columns = ["rowid"] }
             let stats = entries.map(\.1)
+            var selections = columns
+            var conversions: [(slot: Int, conversion: ScanConversion)] = []
+            let convertible = mapping?.scanConversions(of: table) ?? [:]
+            for (slot, column) in columns.enumerated() {
+                guard let conversion = convertible[column] else { continue }
+                // A converted number that differs from the stored one only
+                // reaches sums: keys, filters, buckets and extremes read the
+                // value itself, so they keep the view's conversion.
+                if conversion.changesNumbers, !stats.allSatisfy({ $0.onlySums(column) }) { continue }
+                selections[slot] = MappedSchema.storedColumn(column)
+                conversions.append((slot, conversion))
+            }
+            var rowidSlot: Int? = nil
+            if !conversions.isEmpty {
+                rowidSlot = selections.count
+                selections.append("rowid")
+            }
             return TableScan(
-                table: table, columns: columns, entries: entries,
-                filters: sharedFilters(stats), range: sharedRange(stats))
+                table: table, columns: columns, selections: selections, conversions: conversions, rowidSlot: rowidSlot,
+                entries: entries, filters: sharedFilters(stats), range: sharedRange(stats))
         }
     }
 
@@ -110,7 +146,7 @@ package enum SinglePassScanner {
         let statement = try prepare(scan, in: db, execution: execution)
         let handle = statement.sqliteStatement
         let slot = { (column: String) in scan.columns.firstIndex(of: column)! }
-        let columnCount = scan.columns.count
+        let columnCount = scan.selections.count
         let encoding = try textEncoding(db)
         let affinities = try ColumnAffinity.of(table: scan.table, in: db)
 
@@ -141,10 +177,18 @@ package enum SinglePassScanner {
         codes.initialize(repeating: 0, count: columnCount)
         let values = UnsafeMutablePointer<OpaquePointer?>.allocate(capacity: columnCount)
         values.initialize(repeating: nil, count: columnCount)
+        // Per slot, the integer a conversion gave this row (`substituted`).
+        let substitutes = UnsafeMutablePointer<Int64>.allocate(capacity: columnCount)
+        substitutes.initialize(repeating: 0, count: columnCount)
+        let substituted = UnsafeMutablePointer<Bool>.allocate(capacity: columnCount)
+        substituted.initialize(repeating: false, count: columnCount)
         defer {
             codes.deallocate()
             values.deallocate()
+            substitutes.deallocate()
+            substituted.deallocate()
         }
+        var rowValues = RowValues(scan, db: db, execution: execution)
 
         var rows = 0
         execution.ran()
@@ -169,18 +213,31 @@ package enum SinglePassScanner {
                     for c in 0..<columnCount {
                         values[c] = sqlite3_column_value(handle, Int32(truncatingIfNeeded: c))
                     }
+                    for (slot, conversion) in scan.conversions {
+                        switch conversion.convert(values[slot]) {
+                        case .asStored:
+                            substituted[slot] = false
+                        case .integer(let converted):
+                            substitutes[slot] = converted
+                            substituted[slot] = true
+                        case .throughSQL:
+                            substituted[slot] = false
+                            values[slot] = try rowValues.value(of: scan.columns[slot], row: sqlite3_column_int64(handle, Int32(scan.rowidSlot!)))
+                        }
+                    }
                     for k in 0..<keyCount {
                         let column = Int(keySlots[k])
                         codes[column] = interners[column].code(values[column])
                     }
                     for s in 0..<kernelCount {
-                        try kernels[s].add(values, codes: codes)
+                        try kernels[s].add(values, codes: codes, substitutes: substitutes, substituted: substituted)
                     }
                 }
             }
         }
         sqlite3_reset(handle)
         execution.scanned(rows)
+        execution.ran(rowValues.reads)
         if (0..<columnCount).contains(where: { interners[$0].readFailed }) {
             throw TallyError(.database, "out of memory while reading \(scan.table)")
         }
@@ -223,7 +280,7 @@ package enum SinglePassScanner {
     package static func floor(_ scan: TableScan, in db: Database) throws -> (rows: Int, checksum: Int64) {
         let statement = try prepare(scan, in: db, execution: Execution())
         let handle = statement.sqliteStatement
-        let n = Int32(scan.columns.count)
+        let n = Int32(scan.selections.count)
         let utf8 = try textEncoding(db) == .utf8
         var rows = 0
         var checksum: Int64 = 0
@@ -245,5 +302,68 @@ package enum SinglePassScanner {
         }
         sqlite3_reset(handle)
         return (rows, checksum)
+    }
+}
+
+extension SinglePassScanner {
+    /// Reads single values of a scan's rows through the view, for the
+    /// stored values its Swift conversions leave to SQL: one prepared
+    /// statement per column, by rowid, in the scan's own snapshot.
+    struct RowValues {
+        let scan: TableScan
+        let db: Database
+        let execution: Execution
+        private var statements: [String: Statement] = [:]
+        /// Rows read, each one statement in `Execution`'s count.
+        private(set) var reads = 0
+
+        init(_ scan: TableScan, db: Database, execution: Execution) {
+            self.scan = scan
+            self.db = db
+            self.execution = execution
+        }
+
+        /// `column` of row `rowid`, as the view converts it. The value stays
+        /// valid until this column's next read.
+        mutating func value(of column: String, row rowid: Int64) throws -> OpaquePointer? {
+            let statement: Statement
+            if let prepared = statements[column] {
+                statement = prepared
+            } else {
+                statement = try db.makeStatement(sql: scan.rowValueSQL(column))
+                statements[column] = statement
+            }
+            let handle = statement.sqliteStatement
+            sqlite3_reset(handle)
+            sqlite3_bind_int64(handle, 1, rowid)
+            reads += 1
+            let code = sqlite3_step(handle)
+            guard code == SQLITE_ROW else {
+                if code == SQLITE_INTERRUPT, execution.isCancelled { throw CancellationError() }
+                if code == SQLITE_DONE {
+                    throw TallyError(.database, "row \(rowid) of \(scan.table) was not found again during its scan")
+                }
+                throw DatabaseError(
+                    resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)),
+                    sql: statement.sql)
+            }
+            return sqlite3_column_value(handle, 0)
+        }
+    }
+}
+
+extension Stat {
+    /// Whether `column` reaches this stat only through `COUNT`, `SUM` or
+    /// `AVG` (not as a key, filter, bucket or extreme).
+    func onlySums(_ column: String) -> Bool {
+        guard !groupBy.contains(column), !filters.contains(where: { $0.column == column }), bucket?.column != column else {
+            return false
+        }
+        return aggregates.allSatisfy { aggregate in
+            switch aggregate {
+            case .count, .countNonNull, .sum, .avg: true
+            case .min(let c), .max(let c): c != column
+            }
+        }
     }
 }

@@ -222,9 +222,15 @@ struct StatKernel: ~Copyable {
     }
 
     /// Adds the current row: `values` holds its columns (`sqlite3_column_value`),
-    /// `codes` the interned code of every key column.
+    /// `codes` the interned code of every key column, and `substitutes` the
+    /// integer that a column's conversion gave when `substituted` (only
+    /// columns that reach nothing but `COUNT`, `SUM` and `AVG`: see
+    /// `ScanConversion`).
     @inline(__always)
-    mutating func add(_ values: UnsafeMutablePointer<OpaquePointer?>, codes: UnsafeMutablePointer<Int32>) throws {
+    mutating func add(
+        _ values: UnsafeMutablePointer<OpaquePointer?>, codes: UnsafeMutablePointer<Int32>,
+        substitutes: UnsafeMutablePointer<Int64>, substituted: UnsafeMutablePointer<Bool>
+    ) throws {
         for f in 0..<filterCount {
             let code = Int(codes[filterSlots[f]])
             if code >= filterLimits[f] || !filterAllowed[f][code] { return }
@@ -264,7 +270,14 @@ struct StatKernel: ~Copyable {
         for a in 0..<aggregateCount {
             let kind = kinds[a]
             if kind == .count { continue }
-            let value = values[Int(aggregateColumns[a])]
+            let column = Int(aggregateColumns[a])
+            if substituted[column] {
+                let c = a * cells + cell
+                nonNull[c] &+= 1
+                if kind == .sum || kind == .avg { addInteger(substitutes[column], at: c) }
+                continue
+            }
+            let value = values[column]
             let type = sqlite3_value_type(value)
             if type == SQLITE_NULL { continue }
             let c = a * cells + cell

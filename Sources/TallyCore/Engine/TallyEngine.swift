@@ -84,7 +84,7 @@ public struct TallyEngine: Sendable {
     package func compute(_ stats: [Stat], strategy: Strategy, kind: String) async throws -> Computation {
         try stats.forEach { try $0.validate() }
         let started = ContinuousClock.now
-        let execution = Execution()
+        let execution = Execution(mapping: database.mapping)
         let tables = Set(stats.map(\.table))
         let resolved = try await resolve(strategy, for: stats, execution: execution)
         let (results, stamp): ([StatResult], StatsCache.Stamp?) = try await execution.cancellingWithTask {
@@ -169,7 +169,7 @@ public struct TallyEngine: Sendable {
         switch strategy {
         case .auto, .singlePass:
             var results = [StatResult?](repeating: nil, count: stats.count)
-            for scan in SinglePassScanner.plan(stats) {
+            for scan in SinglePassScanner.plan(stats, mapping: execution.mapping) {
                 for (position, result) in try SinglePassScanner.run(scan, in: db, execution: execution).results {
                     results[position] = result
                 }

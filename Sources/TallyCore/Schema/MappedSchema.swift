@@ -20,6 +20,22 @@ package struct MappedSchema: Sendable, Hashable {
             guard let mapped = columns[column] else { return "NULL" }
             return mapped.sql("\(row).\(mapped.column.quotedIdentifier)")
         }
+
+        /// Tally's columns whose conversion the single-pass scan may apply
+        /// in Swift, with that conversion (see `ScanConversion`).
+        package var scanConversions: [String: ScanConversion] {
+            columns.compactMapValues(ScanConversion.init)
+        }
+    }
+
+    /// The view column holding `column`'s value as the app stores it, for
+    /// the columns of `Source.scanConversions`.
+    package static func storedColumn(_ column: String) -> String { "stored_\(column)" }
+
+    /// The conversions the single-pass scan may apply in Swift to `table`'s
+    /// columns; empty for a table read without a map.
+    package func scanConversions(of table: String) -> [String: ScanConversion] {
+        sources[table]?.scanConversions ?? [:]
     }
 
     package let map: SchemaMap
@@ -125,8 +141,16 @@ package struct MappedSchema: Sendable, Hashable {
                 }
                 // Aliased by Tally's name: query plans then say `SCAN bookings`.
                 let alias = schema.name
-                let values = ["\(alias).rowid"] + schema.columns.map { source.expression($0, row: alias) }
-                return "CREATE TEMP VIEW \(schema.name)(\(names)) AS SELECT \(values.joined(separator: ", ")) "
+                // After Tally's columns, the stored values of those the scan
+                // converts in Swift (`stored_amount`), byte for byte: a view
+                // column takes its column's collation, and SQLite refuses the
+                // view if it is one only the app defines.
+                let stored = schema.columns.filter { source.scanConversions[$0] != nil }
+                let viewColumns = (["rowid"] + schema.columns + stored.map(Self.storedColumn)).joined(separator: ", ")
+                let values =
+                    ["\(alias).rowid"] + schema.columns.map { source.expression($0, row: alias) }
+                    + stored.map { "\(alias).\(source.columns[$0]!.column.quotedIdentifier)".bytewise }
+                return "CREATE TEMP VIEW \(schema.name)(\(viewColumns)) AS SELECT \(values.joined(separator: ", ")) "
                     + "FROM main.\(source.appTable.quotedIdentifier) AS \(alias)"
             }
     }

@@ -36,7 +36,7 @@ package enum ParallelStats {
         var units: [Unit<Partial>]
         switch strategy {
         case .singlePass:
-            units = SinglePassScanner.plan(stats).map { scan in
+            units = SinglePassScanner.plan(stats, mapping: execution.mapping).map { scan in
                 Unit(table: scan.table) { db in
                     Partial(results: try SinglePassScanner.run(scan, in: db, execution: execution).results)
                 }
