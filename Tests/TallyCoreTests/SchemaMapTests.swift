@@ -285,10 +285,9 @@ struct SchemaMapTests {
         try database.close()
     }
 
-    @Test("an app's columns with a collation only the app defines: Tally reads them, and a writer without it still writes")
-    func collationOnlyTheAppHas() async throws {
-        let directory = try TemporaryDirectory()
-        let path = directory.path("app.db")
+    /// The app's own connection to `path`, with the collation `appcoll`
+    /// (case-insensitive) that only the app defines, after running `sql`.
+    static func appWithItsCollation(_ path: String, _ sql: String) async throws -> DatabaseQueue {
         var configuration = Configuration()
         configuration.prepareDatabase { db in
             db.add(
@@ -297,14 +296,21 @@ struct SchemaMapTests {
                 })
         }
         let app = try DatabaseQueue(path: path, configuration: configuration)
-        try await app.write { db in
-            try db.execute(
-                sql: """
-                    CREATE TABLE "Payment" ("id" INTEGER PRIMARY KEY, "amount" REAL COLLATE appcoll, "status" TEXT COLLATE appcoll,
-                      "createdAt" INTEGER COLLATE appcoll);
-                    INSERT INTO "Payment" (amount, status, createdAt) VALUES (12.5, 'done', 1704067200000), (3, 'open', 1704067200000);
-                    """)
-        }
+        try await app.write { db in try db.execute(sql: sql) }
+        return app
+    }
+
+    @Test("an app's columns with a collation only the app defines: Tally reads them, and a writer without it still writes")
+    func collationOnlyTheAppHas() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.path("app.db")
+        let app = try await Self.appWithItsCollation(
+            path,
+            """
+            CREATE TABLE "Payment" ("id" INTEGER PRIMARY KEY, "amount" REAL COLLATE appcoll, "status" TEXT COLLATE appcoll,
+              "createdAt" INTEGER COLLATE appcoll);
+            INSERT INTO "Payment" (amount, status, createdAt) VALUES (12.5, 'done', 1704067200000), (3, 'open', 1704067200000);
+            """)
         try app.close()
         let map = try SchemaMap(
             json: Data(
@@ -336,6 +342,57 @@ struct SchemaMapTests {
             #expect(dashboard.payments.byStatus["COMPLETED"] == Dashboard.CountAmount(count: 1, amount: 725), "\(strategy)")
             #expect(dashboard.payments.revenue == 725, "\(strategy)")
         }
+        try database.close()
+    }
+
+    @Test("an app's columns read as stored under a collation only the app defines, or NOCASE: every strategy groups and filters byte for byte")
+    func storedColumnsUnderTheAppsCollations() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.path("app.db")
+        let app = try await Self.appWithItsCollation(
+            path,
+            """
+            CREATE TABLE "Payment" ("id" INTEGER PRIMARY KEY, "amount" INTEGER COLLATE appcoll, "status" TEXT COLLATE appcoll,
+              "createdAt" INTEGER COLLATE NOCASE);
+            CREATE INDEX "Payment_status" ON "Payment"("status");
+            CREATE TABLE "User" ("id" INTEGER PRIMARY KEY, "role" TEXT COLLATE NOCASE, "isActive" INTEGER COLLATE appcoll);
+            CREATE INDEX "User_role" ON "User"("role");
+            INSERT INTO "Payment" (amount, status, createdAt) VALUES (1250, 'COMPLETED', 1704067200000),
+              (300, 'completed', 1704067200000), (75, 'Completed', 1706745600000), (500, 'REFUNDED', 1706745600000);
+            INSERT INTO "User" (role, isActive) VALUES ('ADMIN', 1), ('admin', '1'), ('Admin', 0), ('CUSTOMER', 1);
+            """)
+        // The reference: plain SQL on the app's own connection, byte for byte.
+        let (expectedStatuses, expectedRoles) = try await app.read { db in
+            (
+                try Row.fetchAll(db, sql: #"SELECT status COLLATE BINARY, COUNT(*), SUM(amount) FROM "Payment" GROUP BY 1"#)
+                    .map { "\($0[0] as String) \($0[1] as Int) \($0[2] as Int)" },
+                try Row.fetchAll(db, sql: #"SELECT role COLLATE BINARY, COUNT(*), SUM(isActive = 1) FROM "User" GROUP BY 1"#)
+                    .map { "\($0[0] as String) \($0[1] as Int) \($0[2] as Int)" }
+            )
+        }
+        try app.close()
+        let map = try SchemaMap(
+            json: Data(#"{"tables": {"payments": {"table": "Payment", "columns": {"bookingId": null}}, "users": {"table": "User"}}}"#.utf8))
+        let writer = try TallyDatabase.openForWriting(path: path, schemaMap: map)
+        try Rollups.enable(on: writer)
+        try writer.close()
+        let database = try TallyDatabase.openReadOnly(path: path, schemaMap: map)
+        let engine = TallyEngine(database: database, cache: .disabled)
+        for strategy in [Strategy.singlePass, .grouped, .naive, .rollup] {
+            let dashboard = try await engine.dashboard(strategy: strategy)
+            // Without the contract's names the data lacks (listed at zero).
+            let statuses = dashboard.payments.byStatus.filter { $0.value.count > 0 }.map { "\($0.key) \($0.value.count) \($0.value.amount)" }.sorted()
+            #expect(statuses == expectedStatuses.sorted(), "\(strategy)")
+            let roles = dashboard.users.byRole.filter { $0.value.total > 0 }.map { "\($0.key) \($0.value.total) \($0.value.active)" }.sorted()
+            #expect(roles == expectedRoles.sorted(), "\(strategy)")
+        }
+        // A filter constant is compared as SQL compares it with the app's
+        // INTEGER column: the text '1' is the integer 1.
+        let active = Stat(name: "active", table: "users", filters: [.equals("isActive", .text("1"))], groupBy: ["role"])
+        var results: [StatResult] = []
+        for strategy in [Strategy.singlePass, .grouped, .naive] { results.append(try await engine.run([active], strategy: strategy)[0]) }
+        #expect(results.allSatisfy { $0 == results[0] })
+        #expect(results[0].groups.count == 3)
         try database.close()
     }
 

@@ -263,6 +263,7 @@ public final class TallyDatabase: Sendable {
     static func prepareViews(_ configuration: inout Configuration, _ mapping: MappedSchema) {
         let statements = mapping.viewStatements
         configuration.prepareDatabase { db in
+            AppCollations.placeholdUnknown(on: db)
             for statement in statements { try db.execute(sql: statement) }
         }
     }

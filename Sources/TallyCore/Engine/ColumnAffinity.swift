@@ -29,8 +29,10 @@ enum ColumnAffinity: Sendable, Equatable {
     }
 
     /// The affinities of `table`'s columns, from GRDB's schema cache (no
-    /// statement once the connection has read the schema).
-    static func of(table: String, in db: Database) throws -> [String: ColumnAffinity] {
+    /// statement once the connection has read the schema); through a
+    /// schema map, those of its view's columns (`MappedSchema.Source`).
+    static func of(table: String, in db: Database, mapping: MappedSchema?) throws -> [String: ColumnAffinity] {
+        if let mapping { return mapping.sources[table]?.affinities ?? [:] }
         var result: [String: ColumnAffinity] = [:]
         for column in try db.columns(in: table) {
             result[column.name] = ColumnAffinity(declaredType: column.type)

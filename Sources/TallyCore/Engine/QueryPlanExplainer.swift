@@ -130,7 +130,7 @@ public enum QueryPlanExplainer {
                         indexes: [], covering: false, tempBTree: false, fullScans: []))
                 continue
             }
-            let read = try RollupStrategy.read(stat, from: r, in: db)
+            let read = try RollupStrategy.read(stat, from: r, in: db, mapping: mapping)
             result.append(
                 try explain(
                     read.sql, arguments: StatementArguments(read.arguments), strategy: "rollup",

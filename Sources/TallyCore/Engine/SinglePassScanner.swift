@@ -148,7 +148,7 @@ package enum SinglePassScanner {
         let slot = { (column: String) in scan.columns.firstIndex(of: column)! }
         let columnCount = scan.selections.count
         let encoding = try textEncoding(db)
-        let affinities = try ColumnAffinity.of(table: scan.table, in: db)
+        let affinities = try ColumnAffinity.of(table: scan.table, in: db, mapping: execution.mapping)
 
         let interners = UnsafeMutablePointer<ValueInterner>.allocate(capacity: columnCount)
         for c in 0..<columnCount { (interners + c).initialize(to: ValueInterner(utf8Database: encoding == .utf8)) }

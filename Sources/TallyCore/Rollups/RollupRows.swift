@@ -243,7 +243,7 @@ struct RollupRows: Sendable {
 enum RollupBackfill {
     /// The rows of every rollup of `table`, from one `SELECT` stepped
     /// through SQLite's C API.
-    static func compute(_ rollups: [RollupDefinition], table: String, in db: Database) throws -> [RollupRows] {
+    static func compute(_ rollups: [RollupDefinition], table: String, in db: Database, mapping: MappedSchema?) throws -> [RollupRows] {
         var columns: [String] = []
         for column in rollups.flatMap(\.columns) where !columns.contains(column) { columns.append(column) }
         if columns.isEmpty { columns = ["rowid"] }
@@ -251,7 +251,7 @@ enum RollupBackfill {
         let statement = try db.makeStatement(sql: "SELECT \(columns.joined(separator: ", ")) FROM \(table)")
         let handle = statement.sqliteStatement
         let encoding = try SinglePassScanner.textEncoding(db)
-        let affinities = try ColumnAffinity.of(table: table, in: db)
+        let affinities = try ColumnAffinity.of(table: table, in: db, mapping: mapping)
         let interners = UnsafeMutablePointer<ValueInterner>.allocate(capacity: columns.count)
         for c in columns.indices { (interners + c).initialize(to: ValueInterner(utf8Database: encoding == .utf8)) }
         defer {

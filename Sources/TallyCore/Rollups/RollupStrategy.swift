@@ -67,8 +67,8 @@ enum RollupStrategy {
 
     /// The `SELECT` on the rollup table that answers `stat` (what `explain`
     /// shows for `rollup`).
-    static func read(_ stat: Stat, from r: RollupDefinition, in db: Database) throws -> Read {
-        let affinities = try ColumnAffinity.of(table: stat.table, in: db)
+    static func read(_ stat: Stat, from r: RollupDefinition, in db: Database, mapping: MappedSchema?) throws -> Read {
+        let affinities = try ColumnAffinity.of(table: stat.table, in: db, mapping: mapping)
         let keyOf = Dictionary(uniqueKeysWithValues: r.groupBy.enumerated().map { ($1, "k\($0)") })
         // The stat's own filters beyond the rollup's: on key columns, bound
         // as SQL compares them with the base column.
@@ -112,7 +112,7 @@ enum RollupStrategy {
     /// A stat from its rollup, or nil when a group needs a scan.
     static func answer(_ stat: Stat, from r: RollupDefinition, in db: Database, execution: Execution) throws -> StatResult? {
         if let grid = stat.bucket?.grid, grid.count == 0 { return StatResult(stat: stat) }
-        let read = try read(stat, from: r, in: db)
+        let read = try read(stat, from: r, in: db, mapping: execution.mapping)
         let (sql, arguments, needed, grid, partial) = (read.sql, read.arguments, read.needed, read.grid, read.partial)
         // Cells stored once, found by key; rows are added in place (no
         // allocation per row: a year of 15-minute buckets is 35,000 rows).

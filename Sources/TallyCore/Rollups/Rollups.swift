@@ -111,7 +111,9 @@ extension Rollups {
             if !rollups.isEmpty {
                 // One scan of the table fills all its rollups (through the
                 // map's view when mapped).
-                for (r, rows) in zip(rollups, try RollupBackfill.compute(rollups, table: table, in: db)) { try rows.write(r, in: db) }
+                for (r, rows) in zip(rollups, try RollupBackfill.compute(rollups, table: table, in: db, mapping: mapping)) {
+                    try rows.write(r, in: db)
+                }
                 try db.execute(sql: RollupSQL.createMarks(base: base, rollups: rollups, uniqueness: uniqueness))
             }
             for trigger in RollupSQL.triggers(base: base, rollups: rollups, uniqueness: uniqueness) {
@@ -186,7 +188,7 @@ extension Rollups {
             let definitions = catalog.entries.filter { $0.problem == nil }.map(\.definition)
             for table in Set(definitions.map(\.table)).sorted() {
                 let rollups = definitions.filter { $0.table == table }
-                for (r, fresh) in zip(rollups, try RollupBackfill.compute(rollups, table: table, in: db)) {
+                for (r, fresh) in zip(rollups, try RollupBackfill.compute(rollups, table: table, in: db, mapping: database.mapping)) {
                     differences += try RollupRows.read(r, in: db).differences(from: fresh, rollup: r)
                 }
             }

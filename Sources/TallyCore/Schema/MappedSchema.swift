@@ -12,6 +12,8 @@ package struct MappedSchema: Sendable, Hashable {
         package let appTable: String
         /// Tally's column → the app's, for the columns the app has.
         package let columns: [String: SchemaMap.Column]
+        /// The app's declared type of each column in `columns`.
+        let declaredTypes: [String: String]
 
         /// Tally's `column` of the row `row` (`NEW`, `OLD`, a table alias):
         /// the app's column through its conversion, or NULL when the app
@@ -19,6 +21,16 @@ package struct MappedSchema: Sendable, Hashable {
         package func expression(_ column: String, row: String) -> String {
             guard let mapped = columns[column] else { return "NULL" }
             return mapped.sql("\(row).\(mapped.column.quotedIdentifier)")
+        }
+
+        /// The affinity SQL compares each of Tally's columns with, through
+        /// the view: a column read as stored keeps the app column's (the
+        /// view's `COLLATE BINARY` hides its declared type from `PRAGMA
+        /// table_info`, not from comparisons); a conversion has none.
+        var affinities: [String: ColumnAffinity] {
+            columns.mapValues { _ in ColumnAffinity.blob }.merging(
+                columns.filter(\.value.isRaw).map { ($0.key, ColumnAffinity(declaredType: declaredTypes[$0.key] ?? "")) },
+                uniquingKeysWith: { _, raw in raw })
         }
 
         /// Tally's columns whose conversion the single-pass scan may apply
@@ -82,8 +94,10 @@ package struct MappedSchema: Sendable, Hashable {
                 continue
             }
             let entry = "tables.\(schema.name)"
-            let appColumns = try String.fetchAll(
-                db, sql: "SELECT name FROM pragma_table_info(?, 'main')", arguments: [table.table])
+            let appRows = try Row.fetchAll(
+                db, sql: "SELECT name, type FROM pragma_table_info(?, 'main')", arguments: [table.table])
+            let appColumns = appRows.map { $0[0] as String }
+            let appTypes = Dictionary(appRows.map { ($0[0] as String, $0[1] as String? ?? "") }, uniquingKeysWith: { first, _ in first })
             guard !appColumns.isEmpty else {
                 throw TallyError(.schema, "schema map \(entry): \(path) has no table \(table.table.quotedIdentifier)", path: path)
             }
@@ -118,7 +132,9 @@ package struct MappedSchema: Sendable, Hashable {
                     }
                 }
             }
-            sources[schema.name] = Source(name: schema.name, appTable: table.table, columns: columns)
+            sources[schema.name] = Source(
+                name: schema.name, appTable: table.table, columns: columns,
+                declaredTypes: columns.mapValues { appTypes[$0.column] ?? "" })
         }
         return MappedSchema(map: map, sources: sources, absent: absent)
     }
@@ -147,8 +163,15 @@ package struct MappedSchema: Sendable, Hashable {
                 // view if it is one only the app defines.
                 let stored = schema.columns.filter { source.scanConversions[$0] != nil }
                 let viewColumns = (["rowid"] + schema.columns + stored.map(Self.storedColumn)).joined(separator: ", ")
+                // A column read as stored is compared byte for byte, as the
+                // scan and the triggers compare it, and so that a collation
+                // only the app defines cannot make SQLite refuse the view.
                 let values =
-                    ["\(alias).rowid"] + schema.columns.map { source.expression($0, row: alias) }
+                    ["\(alias).rowid"]
+                    + schema.columns.map { column in
+                        let expression = source.expression(column, row: alias)
+                        return source.columns[column]?.isRaw == true ? expression.bytewise : expression
+                    }
                     + stored.map { "\(alias).\(source.columns[$0]!.column.quotedIdentifier)".bytewise }
                 return "CREATE TEMP VIEW \(schema.name)(\(viewColumns)) AS SELECT \(values.joined(separator: ", ")) "
                     + "FROM main.\(source.appTable.quotedIdentifier) AS \(alias)"
