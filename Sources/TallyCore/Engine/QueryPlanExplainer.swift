@@ -44,11 +44,17 @@ public enum QueryPlanExplainer {
 
         for scan in SinglePassScanner.plan(stats, mapping: mapping) {
             let purpose = scan.stats.map(\.name).joined(separator: ", ")
+            if let absent = absentTable(scan.stats[0].table, strategy: "single-pass", purpose: purpose) {
+                result.append(absent)
+                continue
+            }
             result.append(
-                try absentTable(scan.stats[0].table, strategy: "single-pass", purpose: purpose)
-                    ?? explain(
-                        scan.sql(), arguments: StatementArguments(scan.conditions.arguments), strategy: "single-pass",
-                        purpose: purpose, in: db))
+                try explain(
+                    scan.sql(), arguments: StatementArguments(scan.conditions.arguments), strategy: "single-pass",
+                    purpose: purpose, in: db))
+            for sql in scan.rowValueStatements {
+                result.append(try explain(sql, arguments: [0], strategy: "single-pass", purpose: Self.rowValuePurpose, in: db))
+            }
         }
         try StatSQL.withBucketFunctions(stats, in: db) {
             for (stat, statement) in zip(stats, GroupedStrategy.statements(stats)) {
@@ -146,6 +152,12 @@ public enum QueryPlanExplainer {
         return result
     }
 
+    /// What a single-pass row read is for: through a schema map, a stored
+    /// value the scan does not convert in Swift is read by rowid.
+    static let rowValuePurpose =
+        "one row's converted value, read only for a stored value the scan does not convert in Swift "
+        + "(text, a blob, a number past the exact range)"
+
     /// The entry of a statement over a table an app's database lacks (none
     /// runs), or nil when the table is there.
     static func notRun(_ table: String, mapping: MappedSchema?, strategy: String, purpose: String) -> ExplainedStatement? {
@@ -172,7 +184,9 @@ public enum QueryPlanExplainer {
             let statements: [(sql: String, arguments: StatementArguments)]
             switch strategy {
             case .auto, .singlePass, .rollup:
-                statements = SinglePassScanner.plan(stats, mapping: database?.mapping).map { ($0.sql(), StatementArguments($0.conditions.arguments)) }
+                statements = SinglePassScanner.plan(stats, mapping: database?.mapping).flatMap { scan in
+                    [(scan.sql(), StatementArguments(scan.conditions.arguments))] + scan.rowValueStatements.map { ($0, [0]) }
+                }
             case .grouped: statements = GroupedStrategy.statements(stats)
             case .naive: statements = NaiveStrategy.statements(stats)
             }

@@ -8,10 +8,12 @@ import GRDBSQLite
 /// app's column (`SchemaMap.Column.sql`). On Prisma's `Float` money that
 /// expression costs more than reading the row: of a 1M-row payments scan's
 /// 200 ms, about 90 ms went to the conversion. For the values it can
-/// convert exactly (numbers) the scan reads the app's stored value and
+/// convert exactly (numbers, NULL) the scan reads the app's stored value and
 /// converts it here, with the same result as the SQL; every other value
-/// (text, blobs, NULL, numbers past the exact range) is read through the
-/// view, for that row only, so SQL stays the definition of the conversion.
+/// (text, blobs, numbers past the exact range) is read through the view,
+/// for that row only, so SQL stays the definition of the conversion. When
+/// such rows are common (a column of text timestamps mapped as epoch-ms),
+/// the scan starts again reading the view's converted column instead.
 ///
 /// A column qualifies only when its map entry is exactly one of these
 /// conversions; any other column (ISO text timestamps, enum names, several
@@ -62,7 +64,8 @@ package enum ScanConversion: Sendable, Hashable {
         let type = sqlite3_value_type(value)
         switch self {
         case .numbersAsStored:
-            return type == SQLITE_INTEGER || type == SQLITE_FLOAT ? .asStored : .throughSQL
+            // Every conversion keeps NULL as NULL.
+            return type == SQLITE_INTEGER || type == SQLITE_FLOAT || type == SQLITE_NULL ? .asStored : .throughSQL
         case .majorToMinor(let factor):
             // The SQL's fast path: `x > -bound AND x < bound`, bound = 2⁵²/factor
             // (integer division, written as a real literal).
@@ -78,6 +81,8 @@ package enum ScanConversion: Sendable, Hashable {
                 let limit = Double(bound)
                 guard x > -limit, x < limit else { return .throughSQL }
                 return .integer(Self.sqliteRound(x * Double(factor)))
+            case SQLITE_NULL:
+                return .asStored
             default:
                 return .throughSQL
             }

@@ -54,7 +54,24 @@ package enum SinglePassScanner {
         func rowValueSQL(_ column: String) -> String {
             "SELECT \(column) FROM \(table) WHERE rowid = ?"
         }
+
+        /// The row reads the scan may make, one statement per converted
+        /// column (what `explain` lists after the scan).
+        package var rowValueStatements: [String] {
+            conversions.map { rowValueSQL(columns[$0.slot]) }
+        }
+
+        /// The same scan with every conversion left to the view's SQL.
+        var convertingInSQL: TableScan {
+            TableScan(
+                table: table, columns: columns, selections: columns, conversions: [], rowidSlot: nil,
+                entries: entries, filters: filters, range: range)
+        }
     }
+
+    /// Thrown when more than one row in eight needs a row read: the scan
+    /// then starts again with the conversions in SQL.
+    struct TooManyRowReads: Error {}
 
     /// Groups stats by table, so that each table is read once.
     ///
@@ -142,6 +159,14 @@ package enum SinglePassScanner {
     /// - returns: the results of its stats with their positions, and the
     ///   number of rows scanned.
     static func run(_ scan: TableScan, in db: Database, execution: Execution) throws -> (results: [(Int, StatResult)], rows: Int) {
+        do {
+            return try runOnce(scan, in: db, execution: execution)
+        } catch is TooManyRowReads {
+            return try runOnce(scan.convertingInSQL, in: db, execution: execution)
+        }
+    }
+
+    private static func runOnce(_ scan: TableScan, in db: Database, execution: Execution) throws -> (results: [(Int, StatResult)], rows: Int) {
         try execution.checkCancellation()
         let statement = try prepare(scan, in: db, execution: execution)
         let handle = statement.sqliteStatement
@@ -189,6 +214,8 @@ package enum SinglePassScanner {
             substituted.deallocate()
         }
         var rowValues = RowValues(scan, db: db, execution: execution)
+        defer { execution.ran(rowValues.reads) }
+        let convertsInSwift = !scan.conversions.isEmpty
 
         var rows = 0
         execution.ran()
@@ -208,6 +235,10 @@ package enum SinglePassScanner {
                     }
                     rows &+= 1
                     if rows & 0xFFFF == 0 { try execution.checkCancellation() }
+                    if convertsInSwift, rows & 0xFFF == 0, rowValues.reads > rows >> 3 {
+                        sqlite3_reset(handle)
+                        throw TooManyRowReads()
+                    }
                     // One C call per column: the `sqlite3_value_*` accessors that
                     // follow skip the statement checks of `sqlite3_column_*`.
                     for c in 0..<columnCount {
@@ -237,7 +268,6 @@ package enum SinglePassScanner {
         }
         sqlite3_reset(handle)
         execution.scanned(rows)
-        execution.ran(rowValues.reads)
         if (0..<columnCount).contains(where: { interners[$0].readFailed }) {
             throw TallyError(.database, "out of memory while reading \(scan.table)")
         }

@@ -257,7 +257,7 @@ enum RollupSQL {
         guard !rollups.isEmpty else { return result }
         let marks = marksTable(table)
         let marked = markSources(rollups: rollups, uniqueness: uniqueness, base: base)
-        let rowid = uniqueness.rowidAlias.map(base.identifier) ?? "rowid"
+        let rowid = uniqueness.rowidAlias.map(base.identifier) ?? base.rowidName
         let keys = uniqueness.keys.enumerated().map { i, key in
             key.enumerated().map { j, column in
                 (mark: base.mark(key: column, uniqueness), column: base.identifier(column), collate: uniqueness.collate(i, j))
@@ -271,13 +271,13 @@ enum RollupSQL {
                 }).joined(separator: " OR ")
         }
         let remember = { (row: String, exceptOld: Bool) -> [String] in
-            let select = (["rowid"] + marked.map(\.value)).joined(separator: ", ")
+            let select = ([base.rowidName] + marked.map(\.value)).joined(separator: ", ")
             var condition =
-                (["rowid = \(row).\(rowid)"]
+                (["\(base.rowidName) = \(row).\(rowid)"]
                 + keys.map { key in
                     "(" + key.map { "\($0.column) = \(row).\($0.column)\($0.collate)" }.joined(separator: " AND ") + ")"
                 }).joined(separator: " OR ")
-            if exceptOld { condition = "rowid <> OLD.\(rowid) AND (\(condition))" }
+            if exceptOld { condition = "\(base.rowidName) <> OLD.\(rowid) AND (\(condition))" }
             return [
                 "DELETE FROM \(marks)",
                 "INSERT INTO \(marks) (\((["rowid_"] + marked.map(\.mark)).joined(separator: ", "))) SELECT \(select) FROM \(base.sql) WHERE \(condition)",
@@ -369,6 +369,10 @@ enum RollupSQL {
         func column(_ column: String, row: String) -> String {
             source?.expression(column, row: row) ?? "\(row).\(column)"
         }
+
+        /// The name that reaches the base table's rowid (an app may have a
+        /// column named `rowid`: see `MappedSchema.Source.rowidName`).
+        var rowidName: String { source?.rowidName ?? "rowid" }
 
         /// A stored column of the base table as SQL names it.
         func identifier(_ column: String) -> String { source == nil ? column : column.quotedIdentifier }

@@ -14,6 +14,9 @@ package struct MappedSchema: Sendable, Hashable {
         package let columns: [String: SchemaMap.Column]
         /// The app's declared type of each column in `columns`.
         let declaredTypes: [String: String]
+        /// The name that reaches the app table's rowid: `rowid`, unless the
+        /// app has a column of that name (then `_rowid_` or `oid`).
+        let rowidName: String
 
         /// Tally's `column` of the row `row` (`NEW`, `OLD`, a table alias):
         /// the app's column through its conversion, or NULL when the app
@@ -78,7 +81,9 @@ package struct MappedSchema: Sendable, Hashable {
             return "\(name)=\(source.appTable):"
                 + source.columns.keys.sorted().map { "\($0)=\(source.expression($0, row: "r"))" }.joined(separator: ";")
         }
-        fingerprint = FNV1a.base36(resolved.joined(separator: "\n"))
+        // The views' version: answers through older views (which grouped a
+        // NOCASE column by its collation) never share a shared-cache entry.
+        fingerprint = FNV1a.base36((["views 2"] + resolved).joined(separator: "\n"))
     }
 
     /// Checks `map` against `db`'s main schema.
@@ -101,8 +106,16 @@ package struct MappedSchema: Sendable, Hashable {
             guard !appColumns.isEmpty else {
                 throw TallyError(.schema, "schema map \(entry): \(path) has no table \(table.table.quotedIdentifier)", path: path)
             }
+            // A column the app named `rowid` hides the rowid under that name.
+            let taken = Set(appColumns.map { $0.lowercased() })
+            guard let rowidName = ["rowid", "_rowid_", "oid"].first(where: { !taken.contains($0) }) else {
+                throw TallyError(
+                    .schema,
+                    "schema map \(entry): table \(table.table.quotedIdentifier) has columns named rowid, _rowid_ and oid, "
+                        + "so its rows cannot be addressed", path: path)
+            }
             do {
-                _ = try db.makeStatement(sql: "SELECT rowid FROM main.\(table.table.quotedIdentifier)")
+                _ = try db.makeStatement(sql: "SELECT \(rowidName) FROM main.\(table.table.quotedIdentifier)")
             } catch {
                 throw TallyError(
                     .schema, "schema map \(entry): table \(table.table.quotedIdentifier) has no rowid (WITHOUT ROWID tables are not supported)",
@@ -134,7 +147,7 @@ package struct MappedSchema: Sendable, Hashable {
             }
             sources[schema.name] = Source(
                 name: schema.name, appTable: table.table, columns: columns,
-                declaredTypes: columns.mapValues { appTypes[$0.column] ?? "" })
+                declaredTypes: columns.mapValues { appTypes[$0.column] ?? "" }, rowidName: rowidName)
         }
         return MappedSchema(map: map, sources: sources, absent: absent)
     }
@@ -167,7 +180,7 @@ package struct MappedSchema: Sendable, Hashable {
                 // scan and the triggers compare it, and so that a collation
                 // only the app defines cannot make SQLite refuse the view.
                 let values =
-                    ["\(alias).rowid"]
+                    ["\(alias).\(source.rowidName)"]
                     + schema.columns.map { column in
                         let expression = source.expression(column, row: alias)
                         return source.columns[column]?.isRaw == true ? expression.bytewise : expression
