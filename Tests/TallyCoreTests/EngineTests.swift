@@ -212,7 +212,7 @@ struct ParallelSnapshotTests {
                 Dashboard.stats, strategy: strategy, pool: pool, width: 2,
                 tables: TallyEngine.dashboardTables, execution: Execution())
             #expect(parallel != nil, "\(strategy) fanned out")
-            let sequential = try await pool.read { try TallyEngine.run(Dashboard.stats, in: $0, strategy: strategy) }
+            let sequential = try await pool.read { try TallyEngine.run(Dashboard.stats, in: $0, strategy: strategy, execution: Execution()) }
             #expect(try parallel.map { try Dashboard(results: $0.0).comparable } == Dashboard(results: sequential).comparable)
         }
     }

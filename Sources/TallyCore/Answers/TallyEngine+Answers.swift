@@ -141,14 +141,14 @@ extension TallyEngine {
     // MARK: - Inside a transaction (reports, benchmarks)
 
     /// The dashboard computed on `db`, which the caller keeps in one read transaction.
-    package static func dashboard(in db: Database, strategy: Strategy, execution: Execution = Execution()) throws -> Dashboard {
+    package static func dashboard(in db: Database, strategy: Strategy, execution: Execution) throws -> Dashboard {
         try Dashboard(results: run(Dashboard.stats, in: db, strategy: strategy, execution: execution))
     }
 
     /// Revenue computed on `db`, which the caller keeps in one read transaction.
     package static func revenue(
         _ query: RevenueQuery, in db: Database, strategy: Strategy,
-        execution: Execution = Execution()
+        execution: Execution
     ) throws -> Revenue {
         try revenueAndStat(query, in: db, strategy: strategy, execution: execution).0
     }
@@ -167,7 +167,7 @@ extension TallyEngine {
     /// Module counts computed on `db`, which the caller keeps in one read transaction.
     package static func moduleCounts(
         ids: [String]?, strategy: Strategy, in db: Database,
-        execution: Execution = Execution()
+        execution: Execution
     ) throws -> [ModuleCounts.Organization] {
         try ModuleCounts.compute(ids: ids, strategy: strategy, in: db, execution: execution)
     }

@@ -160,10 +160,15 @@ public struct TallyEngine: Sendable {
 
     /// Runs stats on `db`, which the caller keeps inside one read transaction.
     ///
+    /// - parameter execution: what the computation's statements share;
+    ///   on a database read through a schema map it must carry the map
+    ///   (`Execution(mapping: database.mapping)`), which the scan converts
+    ///   through and takes filter affinities from. No default, so that no
+    ///   caller forgets it.
     /// - returns: one result per stat, in order.
     package static func run(
         _ stats: [Stat], in db: Database, strategy: Strategy,
-        execution: Execution = Execution()
+        execution: Execution
     ) throws -> [StatResult] {
         try stats.forEach { try $0.validate() }
         switch strategy {
