@@ -83,31 +83,38 @@ struct Bench: AsyncParsableCommand {
             try? FileManager.default.removeItem(at: directory)
             cleanup.cancel()
         }
-        // Progress for a person reading the table; a script reading JSON or
-        // CSV gets only errors and warnings on stderr, as from every reading command.
-        if output.resolved == .table {
-            printError("measuring copies of \(database.db) in \(directory.path) …")
-            if rollups { printError("copying, and enabling rollups on the copies …") }
-        }
-        let copies: BenchmarkCopies
-        do { copies = try BenchmarkCopies.make(from: source, rollups: rollups, in: directory) } catch {
-            throw TallyError.wrapping(error, path: database.db)
-        }
-        try source.close()
-        var variants: [Variant] = []
-        for (index, (name, path)) in [("with indexes", copies.withIndexes), ("without indexes", copies.withoutIndexes)].enumerated() {
-            let db = try TallyDatabase.openReadOnly(path: path)
-            do {
-                variants.append(
-                    try await measure(
-                        db, name: name, index: index, rollups: rollups,
-                        enableSeconds: copies.rollupsEnableSeconds.indices.contains(index) ? copies.rollupsEnableSeconds[index] : nil,
-                        path: path))
-            } catch {
+        do {
+            // Progress for a person reading the table; a script reading JSON or
+            // CSV gets only errors and warnings on stderr, as from every reading command.
+            if output.resolved == .table {
+                printError("measuring copies of \(database.db) in \(directory.path) …")
+                if rollups { printError("copying, and enabling rollups on the copies …") }
+            }
+            let copies: BenchmarkCopies
+            do { copies = try BenchmarkCopies.make(from: source, rollups: rollups, in: directory) } catch {
                 throw TallyError.wrapping(error, path: database.db)
             }
+            try source.close()
+            var variants: [Variant] = []
+            for (index, (name, path)) in [("with indexes", copies.withIndexes), ("without indexes", copies.withoutIndexes)].enumerated() {
+                let db = try TallyDatabase.openReadOnly(path: path)
+                do {
+                    variants.append(
+                        try await measure(
+                            db, name: name, index: index, rollups: rollups,
+                            enableSeconds: copies.rollupsEnableSeconds.indices.contains(index) ? copies.rollupsEnableSeconds[index] : nil,
+                            path: path))
+                } catch {
+                    throw TallyError.wrapping(error, path: database.db)
+                }
+            }
+            try show(variants)
+        } catch {
+            // Ctrl-C removes the copies under the measurement, which then
+            // fails: the signal's own exit (130) must win over this error's.
+            cleanup.holdIfInterrupted()
+            throw error
         }
-        try show(variants)
     }
 
     /// Every case on one database (closed at the end); the writers' cost
@@ -210,38 +217,5 @@ struct Bench: AsyncParsableCommand {
         }
         out.append(plans.render())
         return out.joined(separator: "\n\n") + "\n"
-    }
-}
-
-/// Removes a directory and exits when SIGINT or SIGTERM arrives (the
-/// conventional 128 + signal status), so that an interrupted run leaves no
-/// temporary copies behind. (`@unchecked`: its sources are set once in
-/// `init` and only cancelled after.)
-final class RemoveOnSignal: @unchecked Sendable {
-    private let sources: [any DispatchSourceSignal]
-
-    init(_ directory: URL) {
-        sources = [SIGINT, SIGTERM].map { signalNumber in
-            signal(signalNumber, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-            source.setEventHandler {
-                // SQLite may still create a side file (-wal, -shm) in there
-                // while the measurement runs: remove until it is gone.
-                for _ in 0..<50 where FileManager.default.fileExists(atPath: directory.path) {
-                    try? FileManager.default.removeItem(at: directory)
-                    if FileManager.default.fileExists(atPath: directory.path) { usleep(10_000) }
-                }
-                FileHandle.standardError.write(Data("interrupted: removed \(directory.path)\n".utf8))
-                exit(128 + signalNumber)
-            }
-            source.resume()
-            return source
-        }
-    }
-
-    func cancel() {
-        for source in sources { source.cancel() }
-        signal(SIGINT, SIG_DFL)
-        signal(SIGTERM, SIG_DFL)
     }
 }
