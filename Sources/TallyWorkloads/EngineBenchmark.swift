@@ -46,7 +46,7 @@ public enum EngineBenchmark {
 
     /// The floor of `single-pass`: steps the same `SELECT`s, reading every
     /// column, aggregating nothing. Returns the rows read.
-    package static func floor(_ stats: [Stat], in db: Database, mapping: MappedSchema? = nil) throws -> Int {
+    package static func floor(_ stats: [Stat], in db: Database, mapping: MappedSchema?) throws -> Int {
         try SinglePassScanner.plan(stats, mapping: mapping).reduce(0) { $0 + (try SinglePassScanner.floor($1, in: db)).rows }
     }
 

@@ -94,7 +94,7 @@ struct ScanConversionTests {
     func whichColumns() {
         #expect(ScanConversion(SchemaMap.Column("x", timestamp: .epochMilliseconds)) == .numbersAsStored)
         #expect(ScanConversion(SchemaMap.Column("x", boolean: true)) == .numbersAsStored)
-        #expect(ScanConversion(SchemaMap.Column("x", money: .major, minorDigits: 3)) == .majorToMinor(factor: 1000))
+        #expect(ScanConversion(SchemaMap.Column("x", money: .major, minorDigits: 3)) == .majorToMinor(factor: 1000, bound: 4_503_599_627_370))
         #expect(ScanConversion(SchemaMap.Column("x")) == nil)
         #expect(ScanConversion(SchemaMap.Column("x", money: .minor)) == nil)
         for format in [SchemaMap.TimestampFormat.iso8601, .epochSeconds, .julianDay] {

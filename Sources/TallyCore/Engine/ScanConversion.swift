@@ -23,9 +23,9 @@ package enum ScanConversion: Sendable, Hashable {
     /// (`CASE WHEN x < '' THEN x …`).
     case numbersAsStored
     /// Major units to minor (`SchemaMap.Column.majorToMinor`): a number
-    /// below 2⁵²/`factor` in magnitude becomes `CAST(round(x * factor.0) AS
-    /// INTEGER)`.
-    case majorToMinor(factor: Int64)
+    /// below `bound` (2⁵²/`factor`) in magnitude becomes `CAST(round(x *
+    /// factor.0) AS INTEGER)`.
+    case majorToMinor(factor: Int64, bound: Int64)
 
     /// The conversion of a mapped column, when the scan may apply it in Swift.
     init?(_ column: SchemaMap.Column) {
@@ -34,7 +34,8 @@ package enum ScanConversion: Sendable, Hashable {
         case (.epochMilliseconds?, false, false), (nil, false, true):
             self = .numbersAsStored
         case (nil, true, false):
-            self = .majorToMinor(factor: (0..<column.minorDigits).reduce(Int64(1)) { value, _ in value * 10 })
+            let factor = SchemaMap.Column.minorUnits(digits: column.minorDigits)
+            self = .majorToMinor(factor: factor, bound: SchemaMap.Column.oneRoundingBound(factor: factor))
         default:
             return nil
         }
@@ -66,10 +67,9 @@ package enum ScanConversion: Sendable, Hashable {
         case .numbersAsStored:
             // Every conversion keeps NULL as NULL.
             return type == SQLITE_INTEGER || type == SQLITE_FLOAT || type == SQLITE_NULL ? .asStored : .throughSQL
-        case .majorToMinor(let factor):
-            // The SQL's fast path: `x > -bound AND x < bound`, bound = 2⁵²/factor
-            // (integer division, written as a real literal).
-            let bound = 4_503_599_627_370_496 / factor
+        case .majorToMinor(let factor, let bound):
+            // The SQL's fast path: `x > -bound AND x < bound` (the bound
+            // written as a real literal).
             switch type {
             case SQLITE_INTEGER:
                 // SQLite compares an integer with a real exactly; below 2⁵²

@@ -12,11 +12,30 @@ package struct MappedSchema: Sendable, Hashable {
         package let appTable: String
         /// Tally's column → the app's, for the columns the app has.
         package let columns: [String: SchemaMap.Column]
-        /// The app's declared type of each column in `columns`.
-        let declaredTypes: [String: String]
         /// The name that reaches the app table's rowid: `rowid`, unless the
         /// app has a column of that name (then `_rowid_` or `oid`).
         let rowidName: String
+        /// The affinity SQL compares each of Tally's columns with, through
+        /// the view: a column read as stored keeps the app column's (the
+        /// view's `COLLATE BINARY` hides its declared type from `PRAGMA
+        /// table_info`, not from comparisons); a conversion has none.
+        let affinities: [String: ColumnAffinity]
+        /// Tally's columns whose conversion the single-pass scan may apply
+        /// in Swift, with that conversion (see `ScanConversion`).
+        package let scanConversions: [String: ScanConversion]
+
+        /// - parameter declaredTypes: the app's declared type of each
+        ///   column in `columns`.
+        init(name: String, appTable: String, columns: [String: SchemaMap.Column], declaredTypes: [String: String], rowidName: String) {
+            self.name = name
+            self.appTable = appTable
+            self.columns = columns
+            self.rowidName = rowidName
+            affinities = columns.mapValues { _ in ColumnAffinity.blob }.merging(
+                columns.filter(\.value.isRaw).map { ($0.key, ColumnAffinity(declaredType: declaredTypes[$0.key] ?? "")) },
+                uniquingKeysWith: { _, raw in raw })
+            scanConversions = columns.compactMapValues(ScanConversion.init)
+        }
 
         /// Tally's `column` of the row `row` (`NEW`, `OLD`, a table alias):
         /// the app's column through its conversion, or NULL when the app
@@ -24,22 +43,6 @@ package struct MappedSchema: Sendable, Hashable {
         package func expression(_ column: String, row: String) -> String {
             guard let mapped = columns[column] else { return "NULL" }
             return mapped.sql("\(row).\(mapped.column.quotedIdentifier)")
-        }
-
-        /// The affinity SQL compares each of Tally's columns with, through
-        /// the view: a column read as stored keeps the app column's (the
-        /// view's `COLLATE BINARY` hides its declared type from `PRAGMA
-        /// table_info`, not from comparisons); a conversion has none.
-        var affinities: [String: ColumnAffinity] {
-            columns.mapValues { _ in ColumnAffinity.blob }.merging(
-                columns.filter(\.value.isRaw).map { ($0.key, ColumnAffinity(declaredType: declaredTypes[$0.key] ?? "")) },
-                uniquingKeysWith: { _, raw in raw })
-        }
-
-        /// Tally's columns whose conversion the single-pass scan may apply
-        /// in Swift, with that conversion (see `ScanConversion`).
-        package var scanConversions: [String: ScanConversion] {
-            columns.compactMapValues(ScanConversion.init)
         }
     }
 
@@ -171,14 +174,12 @@ package struct MappedSchema: Sendable, Hashable {
                 // Aliased by Tally's name: query plans then say `SCAN bookings`.
                 let alias = schema.name
                 // After Tally's columns, the stored values of those the scan
-                // converts in Swift (`stored_amount`), byte for byte: a view
-                // column takes its column's collation, and SQLite refuses the
-                // view if it is one only the app defines.
+                // converts in Swift (`stored_amount`). Every column read as
+                // stored is byte for byte: so the scan and the triggers
+                // compare it, and a view column otherwise takes its column's
+                // collation, which SQLite refuses when only the app defines it.
                 let stored = schema.columns.filter { source.scanConversions[$0] != nil }
                 let viewColumns = (["rowid"] + schema.columns + stored.map(Self.storedColumn)).joined(separator: ", ")
-                // A column read as stored is compared byte for byte, as the
-                // scan and the triggers compare it, and so that a collation
-                // only the app defines cannot make SQLite refuse the view.
                 let values =
                     ["\(alias).\(source.rowidName)"]
                     + schema.columns.map { column in

@@ -73,7 +73,7 @@ extension SchemaMap.Column {
     /// units (beyond, it stays a real, as SQL's own sum would); any other
     /// text kept as stored.
     static func majorToMinor(_ x: String, digits: Int) -> String {
-        let factor = (0..<digits).reduce(Int64(1)) { value, _ in value * 10 }
+        let factor = minorUnits(digits: digits)
         func fromReal(_ r: String) -> String {
             "CASE WHEN abs(\(r)) * \(factor).0 < 9007199254740992.0 THEN CAST(round((\(r)) * \(factor).0) AS INTEGER) ELSE (\(r)) * \(factor).0 END"
         }
@@ -91,10 +91,22 @@ extension SchemaMap.Column {
         // exact as a real, so rounding it gives the integer product; a real
         // takes `fromReal`'s rounded branch, its product staying below 2⁵³.
         // Every other value (larger, text, blob, NULL) takes `general`.
-        let bound = "\(4_503_599_627_370_496 / factor).0"
+        let bound = "\(oneRoundingBound(factor: factor)).0"
         return
             "CASE WHEN \(isNumber(x)) AND \(x.bytewise) > -\(bound) AND \(x.bytewise) < \(bound) THEN CAST(round((\(x)) * \(factor).0) AS INTEGER) "
             + "ELSE \(general) END"
+    }
+
+    /// Minor units per major unit: 10^`digits`.
+    static func minorUnits(digits: Int) -> Int64 {
+        (0..<digits).reduce(Int64(1)) { value, _ in value * 10 }
+    }
+
+    /// 2⁵²/`factor` (integer division): a number below it in magnitude
+    /// becomes minor units by one rounding, in SQL (`majorToMinor`'s common
+    /// case) and in the scan (`ScanConversion`), which must agree on it.
+    static func oneRoundingBound(factor: Int64) -> Int64 {
+        4_503_599_627_370_496 / factor
     }
 
     /// True for an integer or a real, false for text and blobs, NULL for
